@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.mosquitto"]
+pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.postgres"]

@@ -1,0 +1,137 @@
+"""SQLAlchemy models. Schema changes go through an Alembic migration in store_hub/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones and returns naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
+
+
+class Device(Base):
+    """A shopper's phone enrolled by the retailer's app; it holds the EID identity key."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    identity_key: Mapped[bytes] = mapped_column(LargeBinary(16))
+    rotation_exponent: Mapped[int] = mapped_column(Integer)
+    consent_presence: Mapped[bool] = mapped_column(Boolean)
+    consent_offers: Mapped[bool] = mapped_column(Boolean)
+    consent_associate_view: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class PushSubscription(Base):
+    """Where to push offers for one device: a Web Push subscription or an FCM token."""
+
+    __tablename__ = "push_subscriptions"
+
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    p256dh: Mapped[str | None] = mapped_column(String(128))
+    auth: Mapped[str | None] = mapped_column(String(64))
+    fcm_token: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Visit(Base):
+    """One shopper's time in one store, from arrival to departure."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_open", "store_id", "departed_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    arrived_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    departed_at: Mapped[datetime | None]
+    zone: Mapped[str | None] = mapped_column(String(64))
+    # The tablet's card as last sent, so any hub process can answer a tablet's resync.
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Offer(Base):
+    """An offer code issued to a shopper; money, so every state change is explicit."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    percent_off: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    delivery_detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class OfferDecision(Base):
+    """Every offer decision, including the ones that sent nothing, with the reason."""
+
+    __tablename__ = "offer_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    store_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime]

@@ -1,0 +1,80 @@
+"""Queries and writes the hub's operations need, one function each, on a caller's session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from store_hub.adapters.db.models import Device, Offer, OfferDecision, PushSubscription, Visit
+from store_hub.domain.identity import EnrolledDevice
+
+
+def enrolled(device: Device) -> EnrolledDevice:
+    """The identity view of a device row."""
+    return EnrolledDevice(
+        device_id=device.id,
+        identity_key=device.identity_key,
+        rotation_exponent=device.rotation_exponent,
+        presence_consent=device.consent_presence and device.revoked_at is None,
+    )
+
+
+def active_devices(session: Session) -> list[EnrolledDevice]:
+    """Every device that may be resolved: not revoked, with presence consent."""
+    rows = session.scalars(
+        select(Device).where(Device.revoked_at.is_(None), Device.consent_presence.is_(True))
+    )
+    return [enrolled(row) for row in rows]
+
+
+def push_subscription(session: Session, device_id: str) -> PushSubscription | None:
+    """Where offers for this device go, if anywhere."""
+    return session.get(PushSubscription, device_id)
+
+
+def open_visits(session: Session, store_id: str) -> list[Visit]:
+    """Visits in a store that have not ended, newest first."""
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.store_id == store_id, Visit.departed_at.is_(None))
+            .order_by(Visit.arrived_at.desc())
+        )
+    )
+
+
+def open_visit_for_device(session: Session, store_id: str, device_id: str) -> Visit | None:
+    """The device's visit in progress in this store, if any."""
+    return session.scalars(
+        select(Visit).where(
+            Visit.store_id == store_id,
+            Visit.device_id == device_id,
+            Visit.departed_at.is_(None),
+        )
+    ).first()
+
+
+def touch_visits(session: Session, last_seen_by_visit: dict[str, datetime]) -> None:
+    """Move visits' last_seen forward (never back)."""
+    for visit_id, seen in last_seen_by_visit.items():
+        session.execute(
+            update(Visit).where(Visit.id == visit_id, Visit.last_seen < seen).values(last_seen=seen)
+        )
+
+
+def set_card(session: Session, visit_id: str, card: dict[str, Any]) -> None:
+    """Keep the tablet card of a visit."""
+    session.execute(update(Visit).where(Visit.id == visit_id).values(card=card))
+
+
+def offer_made_in_visit(session: Session, visit_id: str) -> bool:
+    """Whether this visit already produced an offer."""
+    return session.scalars(select(Offer.id).where(Offer.visit_id == visit_id)).first() is not None
+
+
+def record_decision(session: Session, decision: OfferDecision) -> None:
+    """Keep an offer decision for measuring (sent, or not and why)."""
+    session.add(decision)

@@ -1,0 +1,169 @@
+"""Hub configuration: embedded defaults, a TOML file, then STORE_HUB_* environment overrides.
+
+Every error names the key, what was wrong and how to fix it, because the person reading it is
+an IT technician at a store, not the author of this file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "STORE_HUB_"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used, with the fix."""
+
+
+def _positive(kind: type, low: float, high: float) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            noun = "a whole number" if kind is int else "a number"
+            raise ValueError(f"must be {noun} between {low} and {high}") from None
+        if isinstance(value, bool) or not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return check
+
+
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value)
+        if not text.startswith(tuple(s + "://" for s in schemes)):
+            raise ValueError(
+                "must be a URL starting with " + " or ".join(f"{s}://" for s in schemes)
+            )
+        return text
+
+    return check
+
+
+def _instant(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-11-24T10:00:00Z")
+    return moment
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if str(value) not in options:
+            raise ValueError("must be one of " + ", ".join(repr(o) for o in options))
+        return str(value)
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else _text(value)
+
+
+def _spec(default: Any, parse: Callable[[Any], Any], example: str) -> Any:
+    return field(default=default, metadata={"parse": parse, "example": example})
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything a hub needs to run one store; the defaults run the demo store."""
+
+    store_id: str = _spec("s042", _text, 'store_id = "s042"')
+    store_name: str = _spec("Demo Store", _text, 'store_name = "Oxford Street"')
+    database_url: str = _spec(
+        "sqlite:///var/hub/hub.db",
+        _url("sqlite", "postgresql", "postgresql+psycopg"),
+        'database_url = "postgresql+psycopg://hub:secret@db/hub"',
+    )
+    broker_url: str = _spec(
+        "mqtt://127.0.0.1:1883", _url("mqtt", "mqtts"), 'broker_url = "mqtts://broker:8883"'
+    )
+    mqtt_protocol: str = _spec("3.1.1", _choice("3.1.1", "5"), 'mqtt_protocol = "3.1.1"')
+    mqtt_username: str | None = _spec(None, _optional_text, 'mqtt_username = "hub"')
+    mqtt_password: str | None = _spec(None, _optional_text, 'mqtt_password = "..."')
+    topic_root: str = _spec("", _text, 'topic_root = "retail"')
+    http_host: str = _spec("127.0.0.1", _text, 'http_host = "0.0.0.0"')
+    http_port: int = _spec(8000, _positive(int, 1, 65535), "http_port = 8000")
+    commerce_url: str = _spec(
+        "http://127.0.0.1:8100", _url("http", "https"), 'commerce_url = "https://shop.example"'
+    )
+    commerce_api_key: str = _spec("demo-commerce-key", _text, 'commerce_api_key = "..."')
+    commerce_timeout_s: float = _spec(2.0, _positive(float, 0.1, 30), "commerce_timeout_s = 2.0")
+    enroll_api_key: str | None = _spec(None, _optional_text, 'enroll_api_key = "long-random"')
+    vapid_key_path: str = _spec(
+        "var/hub/vapid_private.pem", _text, 'vapid_key_path = "/var/lib/store-hub/vapid.pem"'
+    )
+    push_subject: str = _spec(
+        "mailto:ops@example.com", _url("mailto", "https"), 'push_subject = "mailto:ops@shop"'
+    )
+    away_timeout_s: float = _spec(90.0, _positive(float, 5, 3600), "away_timeout_s = 90")
+    rotation_exponent: int = _spec(10, _positive(int, 0, 15), "rotation_exponent = 10")
+    offer_percent_off: int = _spec(10, _positive(int, 1, 90), "offer_percent_off = 10")
+    offer_validity_minutes: int = _spec(
+        120, _positive(int, 1, 60 * 24 * 30), "offer_validity_minutes = 120"
+    )
+    clock_start: datetime | None = _spec(
+        None, _instant, 'clock_start = "2026-11-24T10:00:00Z"  # only to replay a recorded trace'
+    )
+
+    def with_overrides(self, **values: Any) -> HubConfig:
+        """A copy with some values replaced, each validated like a file value."""
+        return replace(self, **_parse_all(values, "overrides"))
+
+
+_FIELDS = {f.name: f for f in fields(HubConfig)}
+
+
+def _parse_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for key, raw in values.items():
+        spec = _FIELDS.get(key)
+        if spec is None:
+            raise ConfigError(
+                f"config error in {source}: unknown key {key!r}; "
+                f"known keys are: {', '.join(sorted(_FIELDS))}"
+            )
+        try:
+            parsed[key] = spec.metadata["parse"](raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"config error in {source}: {key} {exc} (got {raw!r}); "
+                f"set it like: {spec.metadata['example']}"
+            ) from None
+    return parsed
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> HubConfig:
+    """Defaults, then the TOML file if given, then STORE_HUB_* environment variables."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                values.update(_parse_all(tomllib.load(handle), str(path)))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    env = os.environ if environ is None else environ
+    overrides = {
+        name[len(ENV_PREFIX) :].lower(): value
+        for name, value in env.items()
+        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in _FIELDS
+    }
+    values.update(_parse_all(overrides, "environment (STORE_HUB_*)"))
+    return HubConfig(**values)

@@ -1,0 +1,68 @@
+"""Migrations match the models and round-trip aware timestamps, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from store_hub.adapters.db.engine import Database, make_engine
+from store_hub.adapters.db.models import Base, Device, Visit
+from store_hub.operations.enrollment import Consents, enroll_device, revoke_device
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 24, 10, 0, 1, 250000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/hub.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        with make_engine(url).begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    database = Database.connect(url)
+    yield database
+    database.dispose()
+
+
+def test_migrations_produce_exactly_the_models(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_timestamps_come_back_aware_utc(db: Database) -> None:
+    with db.transaction() as session:
+        device = enroll_device(session, "c0001", Consents(True, True, True), 10, NOW)
+        device_id = device.id
+    with db.transaction() as session:
+        loaded = session.get(Device, device_id)
+        assert loaded is not None
+        assert loaded.created_at == NOW
+        assert loaded.created_at.tzinfo is not None
+        assert len(loaded.identity_key) == 16
+
+
+def test_revoking_removes_the_push_subscription_and_cascades(db: Database) -> None:
+    from store_hub.operations.enrollment import set_web_push
+
+    with db.transaction() as session:
+        device_id = enroll_device(session, "c0002", Consents(True, True, True), 10, NOW).id
+        set_web_push(session, device_id, "https://push.example/x", "p" * 87, "a" * 22, NOW)
+        session.add(
+            Visit(id="v1", store_id="s1", device_id=device_id, customer_id="c0002",
+                  arrived_at=NOW, last_seen=NOW, departed_at=None, zone=None)
+        )
+    with db.transaction() as session:
+        enrolled = revoke_device(session, device_id, NOW)
+        assert enrolled.presence_consent is False
+    with db.transaction() as session:
+        count = session.execute(text("SELECT count(*) FROM push_subscriptions")).scalar_one()
+        assert count == 0
