@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.postgres"]
+pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.postgres", "tests.fixtures.browser"]

@@ -1,0 +1,143 @@
+"""Socket.IO adapter: the live floor feed that associates' tablets subscribe to.
+
+Namespace ``/floor``. A tablet connects with ``auth={"store_id": ...}``, joins the room
+``store:<store_id>`` and receives ``floor`` (a full snapshot) at once and again whenever it
+emits ``resync``. The hub then pushes ``arrived``, ``card_updated`` and ``departed`` to the room.
+Cards are JSON-ready dicts (visit_id, customer_id, device_id, arrived_at, last_seen, zone,
+profile_status, profile, wishlist, cart, orders, offer); this module passes them through as is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+from flask_socketio import SocketIO, join_room
+
+# Aliased: the builtin of the same name is an OSError, which python-socketio would not catch.
+from socketio.exceptions import ConnectionRefusedError as ConnectionRefused
+
+FLOOR_NAMESPACE = "/floor"
+DEPARTURE_FIELDS = ("visit_id", "customer_id", "departed_at")
+MAX_STORE_ID_LENGTH = 64
+
+Card = Mapping[str, Any]
+SnapshotProvider = Callable[[str], list[dict[str, Any]]]
+StoreCheck = Callable[[str], bool]
+Clock = Callable[[], datetime]
+
+log = logging.getLogger(__name__)
+
+# create_app calls socketio.init_app(app, async_mode="threading"): Flask-SocketIO would pick
+# eventlet or gevent if either were installed, and the hub relies on real threads.
+socketio = SocketIO()
+
+
+def store_room(store_id: str) -> str:
+    """The Socket.IO room that every tablet of one store joins."""
+    return f"store:{store_id}"
+
+
+def rfc3339(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC with milliseconds, e.g. 2026-11-24T10:00:01.250Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def floor_payload(store_id: str, shoppers: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The `floor` event body: everything a tablet needs to draw the floor from scratch."""
+    # server_time lets the tablet correct its own clock when it shows time in store.
+    return {"store_id": store_id, "server_time": rfc3339(now), "shoppers": shoppers}
+
+
+class FloorBroadcaster:
+    """Pushes floor changes to the tablets of one store; safe to call from any thread."""
+
+    def __init__(self, socketio: SocketIO, namespace: str = FLOOR_NAMESPACE) -> None:
+        """Emit through `socketio` (or its message queue) on `namespace`."""
+        self._socketio = socketio
+        self._namespace = namespace
+
+    def arrived(self, store_id: str, card: Card) -> None:
+        """A shopper walked in: tablets put the card at the top of the list."""
+        self._emit("arrived", store_id, dict(card))
+
+    def card_updated(self, store_id: str, card: Card) -> None:
+        """A card changed (profile arrived, zone changed, offer sent): tablets replace it."""
+        self._emit("card_updated", store_id, dict(card))
+
+    def departed(self, store_id: str, departure: Mapping[str, Any]) -> None:
+        """A shopper left: tablets remove the card of that visit."""
+        # Only the contract's fields go out, and a missing one fails here rather than in a tablet.
+        self._emit("departed", store_id, {key: departure[key] for key in DEPARTURE_FIELDS})
+
+    def _emit(self, event: str, store_id: str, payload: dict[str, Any]) -> None:
+        """Send one event to every tablet of the store."""
+        # socketio.emit (not flask_socketio.emit) needs no request context, so the ingest worker
+        # and connector threads can call it; with a message queue it reaches other hub workers.
+        self._socketio.emit(event, payload, to=store_room(store_id), namespace=self._namespace)
+
+
+def register_floor_namespace(
+    socketio: SocketIO,
+    snapshot: SnapshotProvider,
+    known_store: StoreCheck,
+    *,
+    clock: Clock = utc_now,
+    namespace: str = FLOOR_NAMESPACE,
+) -> None:
+    """Wire the connect and resync handlers of the floor namespace to the hub's callables."""
+
+    def send_floor(sid: str, store_id: str) -> None:
+        """Send the whole floor of the store to one client."""
+        try:
+            shoppers = snapshot(store_id)
+        except Exception:
+            # Refusing would stop the tablet from reconnecting; it asks again with `resync`
+            # when no floor arrives, so log and let it retry.
+            log.exception("floor snapshot failed for store %s", store_id)
+            return
+        payload = floor_payload(store_id, shoppers, clock())
+        socketio.emit("floor", payload, to=sid, namespace=namespace)
+
+    def on_connect(auth: object = None) -> None:
+        """Admit a tablet of a known store, join it to the store's room, send the floor."""
+        store_id = _store_id_from(auth)
+        if store_id is None:
+            raise ConnectionRefused("auth.store_id is missing or malformed")
+        if not known_store(store_id):
+            raise ConnectionRefused(f"unknown store: {store_id}")
+        sid: str = request.sid  # type: ignore[attr-defined]
+        socketio.server.save_session(sid, {"store_id": store_id}, namespace=namespace)
+        # Join before the snapshot: an arrival between the two then reaches the tablet as an
+        # event (which it replays over the snapshot) instead of falling through the gap.
+        join_room(store_room(store_id))
+        send_floor(sid, store_id)
+
+    def on_resync(*_args: object) -> None:
+        """Send the floor again to a tablet that thinks it may have missed events."""
+        sid: str = request.sid  # type: ignore[attr-defined]
+        session: dict[str, Any] = socketio.server.get_session(sid, namespace=namespace)
+        store_id = session.get("store_id")
+        if isinstance(store_id, str):
+            send_floor(sid, store_id)
+
+    socketio.on_event("connect", on_connect, namespace=namespace)
+    socketio.on_event("resync", on_resync, namespace=namespace)
+
+
+def _store_id_from(auth: object) -> str | None:
+    """The store id a client sent in its auth payload, if it is a plausible one."""
+    if not isinstance(auth, Mapping):
+        return None
+    store_id = auth.get("store_id")
+    if not isinstance(store_id, str) or not store_id or len(store_id) > MAX_STORE_ID_LENGTH:
+        return None
+    return store_id
