@@ -92,9 +92,7 @@ def parse_topic(root: str, topic: str) -> TopicAddress:
         raise TopicError(f"topic {topic!r} is not stores/{{store}}/agents/{{agent}}/{{channel}}")
     if parts[4] not in (SIGHTINGS, STATUS, CONFIG):
         raise TopicError(f"topic {topic!r} has unknown channel {parts[4]!r}")
-    return TopicAddress(
-        _check_id("store_id", parts[1]), _check_id("agent_id", parts[3]), parts[4]
-    )
+    return TopicAddress(_check_id("store_id", parts[1]), _check_id("agent_id", parts[3]), parts[4])
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -158,7 +156,9 @@ class SightingSchema(_Strict):
         ),
     )
     rssi = fields.Float(required=True, allow_nan=False, validate=validate.Range(-127, 20))
-    tx_power = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(-128, 127))
+    tx_power = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(-128, 127)
+    )
     distance_m = fields.Float(
         load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0)
     )

@@ -22,14 +22,18 @@ class ConfigError(ValueError):
 
 
 def _positive(kind: type, low: float, high: float) -> Callable[[Any], Any]:
+    noun = "a whole number" if kind is int else "a number"
+    problem = f"must be {noun} between {low} and {high}"
+
     def check(value: Any) -> Any:
+        if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+            raise ValueError(problem)
         try:
             number = kind(value)
         except (TypeError, ValueError):
-            noun = "a whole number" if kind is int else "a number"
-            raise ValueError(f"must be {noun} between {low} and {high}") from None
-        if isinstance(value, bool) or not low <= number <= high:
-            raise ValueError(f"must be between {low} and {high}")
+            raise ValueError(problem) from None
+        if not low <= number <= high:
+            raise ValueError(problem)
         return number
 
     return check

@@ -57,8 +57,16 @@ def test_revoking_removes_the_push_subscription_and_cascades(db: Database) -> No
         device_id = enroll_device(session, "c0002", Consents(True, True, True), 10, NOW).id
         set_web_push(session, device_id, "https://push.example/x", "p" * 87, "a" * 22, NOW)
         session.add(
-            Visit(id="v1", store_id="s1", device_id=device_id, customer_id="c0002",
-                  arrived_at=NOW, last_seen=NOW, departed_at=None, zone=None)
+            Visit(
+                id="v1",
+                store_id="s1",
+                device_id=device_id,
+                customer_id="c0002",
+                arrived_at=NOW,
+                last_seen=NOW,
+                departed_at=None,
+                zone=None,
+            )
         )
     with db.transaction() as session:
         enrolled = revoke_device(session, device_id, NOW)

@@ -7,7 +7,13 @@ from decimal import Decimal
 import pytest
 
 from store_hub.domain.codes import new_code, normalise_code
-from store_hub.domain.offers import ArrivalRule, NoOffer, OfferItem, OfferTerms, decide_arrival_offer
+from store_hub.domain.offers import (
+    ArrivalRule,
+    NoOffer,
+    OfferItem,
+    OfferTerms,
+    decide_arrival_offer,
+)
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 RULE = ArrivalRule(percent_off=10, validity=timedelta(hours=2))

@@ -1,0 +1,5 @@
+import sys
+
+from store_hub.cli import main
+
+sys.exit(main())

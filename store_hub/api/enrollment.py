@@ -1,0 +1,138 @@
+"""Enrollment API for the retailer's app back end (contract section 3)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from store_hub.adapters.db.repositories import enrolled
+from store_hub.api.auth import require_scope
+from store_hub.api.context import hub
+from store_hub.operations import enrollment as ops
+
+blp = Blueprint(
+    "enrollment", __name__, url_prefix="/api/v1", description="Device enrollment and push"
+)
+
+_B64URL = validate.Regexp(r"^[A-Za-z0-9_-]+={0,2}$", error="must be base64url")
+
+
+class ConsentsSchema(Schema):
+    presence = fields.Boolean(required=True)
+    offers = fields.Boolean(required=True)
+    associate_view = fields.Boolean(required=True)
+
+
+class DeviceCreateSchema(Schema):
+    customer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    consents = fields.Nested(ConsentsSchema, required=True)
+    rotation_exponent = fields.Integer(load_default=None, validate=validate.Range(0, 15))
+
+
+class DeviceSchema(Schema):
+    device_id = fields.String()
+    customer_id = fields.String()
+    identity_key = fields.String(metadata={"description": "16-byte EID identity key, base64"})
+    rotation_exponent = fields.Integer()
+    consents = fields.Nested(ConsentsSchema)
+    created_at = fields.DateTime()
+
+
+class PushKeysSchema(Schema):
+    p256dh = fields.String(required=True, validate=[validate.Length(min=80, max=100), _B64URL])
+    auth = fields.String(required=True, validate=[validate.Length(min=16, max=32), _B64URL])
+
+
+class PushRegistrationSchema(Schema):
+    endpoint = fields.Url(schemes={"https", "http"}, load_default=None)
+    keys = fields.Nested(PushKeysSchema, load_default=None)
+    fcm_token = fields.String(load_default=None, validate=validate.Length(min=10, max=4096))
+
+    @validates_schema
+    def _one_kind(self, data: dict[str, Any], **_: Any) -> None:
+        web = data["endpoint"] is not None or data["keys"] is not None
+        if web and data["fcm_token"] is not None:
+            raise ValidationError("send either a Web Push subscription or an fcm_token, not both")
+        if web and (data["endpoint"] is None or data["keys"] is None):
+            raise ValidationError("a Web Push subscription needs both endpoint and keys")
+        if not web and data["fcm_token"] is None:
+            raise ValidationError("send a Web Push subscription (endpoint, keys) or an fcm_token")
+
+
+class PushRegisteredSchema(Schema):
+    device_id = fields.String()
+    kind = fields.String()
+
+
+@blp.route("/devices")
+class Devices(MethodView):
+    @require_scope("enroll")
+    @blp.arguments(DeviceCreateSchema)
+    @blp.response(201, DeviceSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Enroll a shopper's device and hand its EID identity key to the app."""
+        h = hub()
+        now = h.clock.now()
+        consents = ops.Consents(**body["consents"])
+        with h.db.transaction() as session:
+            device = ops.enroll_device(
+                session,
+                body["customer_id"],
+                consents,
+                body["rotation_exponent"] or h.config.rotation_exponent,
+                now,
+            )
+            enrolled_device = enrolled(device)
+        h.presence.device_changed(enrolled_device, now)
+        return {
+            "device_id": device.id,
+            "customer_id": device.customer_id,
+            "identity_key": base64.b64encode(device.identity_key).decode(),
+            "rotation_exponent": device.rotation_exponent,
+            "consents": consents.__dict__,
+            "created_at": device.created_at,
+        }
+
+
+@blp.route("/devices/<string:device_id>")
+class DeviceItem(MethodView):
+    @require_scope("enroll")
+    @blp.response(204)
+    def delete(self, device_id: str) -> None:
+        """Revoke a device at once: its tokens stop resolving on the next report."""
+        h = hub()
+        now = h.clock.now()
+        try:
+            with h.db.transaction() as session:
+                revoked = ops.revoke_device(session, device_id, now)
+        except ops.UnknownDevice:
+            abort(404, message=f"no active device {device_id}")
+        h.presence.device_changed(revoked, now)
+
+
+@blp.route("/devices/<string:device_id>/push")
+class DevicePush(MethodView):
+    @require_scope("enroll")
+    @blp.arguments(PushRegistrationSchema)
+    @blp.response(200, PushRegisteredSchema)
+    def put(self, body: dict[str, Any], device_id: str) -> dict[str, Any]:
+        """Register where offers for this device are pushed (Web Push or FCM)."""
+        h = hub()
+        now = h.clock.now()
+        try:
+            with h.db.transaction() as session:
+                if body["fcm_token"] is not None:
+                    subscription = ops.set_fcm_token(session, device_id, body["fcm_token"], now)
+                else:
+                    keys = body["keys"]
+                    subscription = ops.set_web_push(
+                        session, device_id, body["endpoint"], keys["p256dh"], keys["auth"], now
+                    )
+                kind = subscription.kind
+        except ops.UnknownDevice:
+            abort(404, message=f"no active device {device_id}")
+        return {"device_id": device_id, "kind": kind}

@@ -1,0 +1,46 @@
+"""create_app: the Flask application for one hub, one blueprint per audience."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect
+from werkzeug.wrappers import Response
+
+from clienteling_ui import bp as tablet_bp
+from store_hub.adapters.realtime import register_floor_namespace, socketio
+from store_hub.api import enrollment, health
+from store_hub.api.errors import ContractApi
+from store_hub.hub import Hub
+
+
+def create_app(hub: Hub) -> Flask:
+    """The hub's web app: the API under /api/v1, the tablet under /tablet, Socket.IO."""
+    app = Flask("store_hub")
+    app.config.update(
+        STORE_ID=hub.config.store_id,
+        API_KEYS={"enroll": hub.config.enroll_api_key},
+        API_TITLE="Store hub",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["store_hub"] = hub
+    api = ContractApi(app)
+    api.register_blueprint(enrollment.blp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(tablet_bp, url_prefix="/tablet")
+    # Threads, not monkey-patching (DESIGN.md): Flask-SocketIO would prefer eventlet if present.
+    socketio.init_app(app, async_mode="threading")
+    register_floor_namespace(
+        socketio,
+        snapshot=hub.floor_snapshot,
+        known_store=lambda store_id: store_id == hub.config.store_id,
+        clock=hub.clock.now,
+    )
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect(f"/tablet/?store={hub.config.store_id}")
+
+    return app

@@ -1,0 +1,102 @@
+"""The hub's object graph: adapters wired to the operations, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from store_hub.adapters.commerce import CommerceConnector, ReferenceStoreConnector
+from store_hub.adapters.db import repositories as repo
+from store_hub.adapters.db.engine import Database
+from store_hub.adapters.mqtt_ingest import MqttIngest
+from store_hub.adapters.push import PushSender, WebPushSender
+from store_hub.adapters.realtime import FloorBroadcaster, socketio
+from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
+from store_hub.clock import Clock, ShiftedClock, SystemClock
+from store_hub.config import HubConfig
+from store_hub.domain.offers import ArrivalRule
+from store_hub.operations.arrivals import ArrivalService
+from store_hub.operations.presence import PresenceService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hub:
+    """Everything one hub process runs; `start` begins ingesting, `stop` ends it."""
+
+    config: HubConfig
+    clock: Clock
+    db: Database
+    vapid: VapidKeys
+    presence: PresenceService
+    arrivals: ArrivalService
+    ingest: MqttIngest
+    broadcaster: FloorBroadcaster
+    _started: bool = field(default=False, repr=False)
+
+    def start(self) -> None:
+        """Load identity and open visits, then start consuming reports."""
+        if self._started:
+            return
+        self.presence.load(self.clock.now())
+        self.ingest.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop consuming, finish arrivals in hand, close the database."""
+        if self._started:
+            self.ingest.stop()
+            self.arrivals.shutdown()
+            self._started = False
+        self.db.dispose()
+
+    def floor_snapshot(self, store_id: str) -> list[dict[str, Any]]:
+        """Cards of everyone present in the store, newest first, from the database."""
+        with self.db.transaction() as session:
+            return [v.card for v in repo.open_visits(session, store_id) if v.card is not None]
+
+
+def build_hub(
+    config: HubConfig,
+    commerce: CommerceConnector | None = None,
+    push: PushSender | None = None,
+) -> Hub:
+    """Wire a hub from its configuration; adapters can be swapped by passing them in."""
+    clock: Clock = ShiftedClock(config.clock_start) if config.clock_start else SystemClock()
+    db = Database.connect(config.database_url)
+    vapid = load_or_create_vapid(Path(config.vapid_key_path))
+    broadcaster = FloorBroadcaster(socketio)
+    arrivals = ArrivalService(
+        db=db,
+        commerce=commerce
+        or ReferenceStoreConnector(
+            config.commerce_url, config.commerce_api_key, timeout_s=config.commerce_timeout_s
+        ),
+        push=push or WebPushSender(vapid, subject=config.push_subject),
+        broadcaster=broadcaster,
+        rule=ArrivalRule(
+            percent_off=config.offer_percent_off,
+            validity=timedelta(minutes=config.offer_validity_minutes),
+        ),
+        clock=clock.now,
+        store_name=config.store_name,
+    )
+    presence = PresenceService(
+        db, config.store_id, timedelta(seconds=config.away_timeout_s), arrivals.on_visit_event
+    )
+    ingest = MqttIngest(
+        broker_url=config.broker_url,
+        client_id=f"hub-{config.store_id}",
+        store_id=config.store_id,
+        handler=presence,
+        clock=clock.now,
+        topic_root=config.topic_root,
+        protocol=config.mqtt_protocol,
+        username=config.mqtt_username,
+        password=config.mqtt_password,
+    )
+    return Hub(config, clock, db, vapid, presence, arrivals, ingest, broadcaster)

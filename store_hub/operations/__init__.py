@@ -1,0 +1,1 @@
+"""Application operations: where domain decisions meet persistence and the outside world."""

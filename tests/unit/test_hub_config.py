@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from store_hub.config import ConfigError, HubConfig, load_config
+
+
+def test_defaults_run_the_demo_store() -> None:
+    config = load_config(environ={})
+    assert config == HubConfig()
+    assert config.database_url.startswith("sqlite:///")
+    assert config.mqtt_protocol == "3.1.1"
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "hub.toml"
+    path.write_text('store_id = "s001"\nhttp_port = 9000\nclock_start = 2026-11-24T10:00:00Z\n')
+    config = load_config(path, environ={"STORE_HUB_HTTP_PORT": "9100", "OTHER": "x"})
+    assert (config.store_id, config.http_port) == ("s001", 9100)
+    assert config.clock_start == datetime(2026, 11, 24, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("http_port = 70000", "http_port must be a whole number between 1 and 65535"),
+        ('http_port = "x"', "set it like: http_port = 8000"),
+        ("away_timeout_s = true", "away_timeout_s must be a number"),
+        ('broker_url = "tcp://x"', "broker_url must be a URL starting with mqtt:// or mqtts://"),
+        ('mqtt_protocol = "3"', "mqtt_protocol must be one of '3.1.1', '5'"),
+        ('clock_start = "2026-11-24T10:00:00"', "clock_start must include a time zone"),
+        ('stor_id = "s1"', "unknown key 'stor_id'"),
+        ("store_id = [", "is not valid TOML"),
+    ],
+)
+def test_errors_name_the_key_and_the_fix(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "hub.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, environ={})
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_environment_errors_say_where(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environment \(STORE_HUB_\*\): commerce_timeout_s"):
+        load_config(environ={"STORE_HUB_COMMERCE_TIMEOUT_S": "0"})
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", environ={})
