@@ -20,6 +20,14 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key")
 
 
+def _key_problem(scope: str, expected: str | None, presented: str | None) -> str | None:
+    if expected is None:
+        return f"no API key is configured for scope '{scope}' on this hub"
+    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+        return f"a valid API key with scope '{scope}' is required"
+    return None
+
+
 def require_scope(scope: str) -> Callable[[F], F]:
     """Reject the request with 401 unless it carries the API key configured for `scope`."""
 
@@ -27,12 +35,9 @@ def require_scope(scope: str) -> Callable[[F], F]:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             keys: dict[str, str | None] = current_app.config["API_KEYS"]
-            expected = keys.get(scope)
-            presented = _presented_key()
-            if expected is None:
-                abort(401, message=f"no API key is configured for scope '{scope}' on this hub")
-            if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
-                abort(401, message=f"a valid API key with scope '{scope}' is required")
+            problem = _key_problem(scope, keys.get(scope), _presented_key())
+            if problem is not None:
+                abort(401, message=problem)
             return view(*args, **kwargs)
 
         return cast(F, guarded)
