@@ -21,4 +21,5 @@ def healthz() -> dict[str, Any]:
         "ingest": dict(h.ingest.counters),
         "presence": dict(h.presence.counters),
         "agents": {agent: status.get("state") for agent, status in h.ingest.agent_status.items()},
+        "agent_clock_offsets_s": h.presence.agent_clock_offsets(),
     }

@@ -19,6 +19,7 @@ from beacon_agent.protocol import SightingsReport
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Device, Visit
+from store_hub.domain.agent_clocks import AgentClocks
 from store_hub.domain.identity import EidTable, EnrolledDevice
 from store_hub.domain.presence import Arrived, Departed, PresenceEvent, PresenceTracker
 from store_hub.operations.events import VisitEnded, VisitStarted
@@ -46,6 +47,10 @@ class PresenceService:
         self._lock = threading.Lock()
         self._table = EidTable()
         self._tracker = PresenceTracker(away_timeout)
+        self._clocks = AgentClocks()
+        # A report that comes later than this (flushed from an agent's spool after an outage)
+        # says nothing about who is here now: the away timeout has settled it either way.
+        self._late_bound = away_timeout
         self._visit_by_device: dict[str, tuple[str, str]] = {}
         self._seen_reports: dict[str, dict[tuple[str, int], None]] = {}
         self.counters: Counter[str] = Counter()
@@ -80,6 +85,10 @@ class PresenceService:
             if self._is_duplicate(report):
                 self.counters["duplicate"] += 1
                 return
+            timing = self._clocks.observe(report.agent_id, report.sent_at, now)
+            if timing.lateness > self._late_bound:
+                self.counters["late_report"] += 1
+                return
             events: list[PresenceEvent] = []
             touched: dict[str, datetime] = {}
             for sighting in report.sightings:
@@ -87,16 +96,24 @@ class PresenceService:
                 if device_id is None:
                     self.counters["unknown_token"] += 1
                     continue
+                seen_at = timing.to_hub(sighting.last_seen)
                 events += self._tracker.heard(
-                    device_id, report.agent_id, None, sighting.rssi, sighting.last_seen
+                    device_id, report.agent_id, None, sighting.rssi, seen_at
                 )
-                touched[device_id] = sighting.last_seen
+                touched[device_id] = seen_at
             for token in report.departed:
                 device_id = self._table.resolve(token)
                 if device_id is not None:
-                    events += self._tracker.lost(device_id, report.agent_id, report.sent_at)
+                    events += self._tracker.lost(
+                        device_id, report.agent_id, timing.to_hub(report.sent_at)
+                    )
             self.counters["reports"] += 1
             self._apply(events, touched, report.agent_id)
+
+    def agent_clock_offsets(self) -> dict[str, float]:
+        """Each agent's clock offset from the hub's, in seconds (hub minus agent)."""
+        with self._lock:
+            return self._clocks.offsets()
 
     def tick(self, now: datetime) -> None:
         """Roll EID windows forward and depart devices nobody has heard for the away timeout."""

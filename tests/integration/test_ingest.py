@@ -68,15 +68,22 @@ class Rig:
     def send(self, topic: str, payload: bytes | str) -> None:
         self.publisher.publish(topic, payload, qos=1).wait_for_publish(5)
 
-    def report(self, seq: int, token: str | None = None, boot: str = "b1") -> str:
+    def report(
+        self,
+        seq: int,
+        token: str | None = None,
+        boot: str = "b1",
+        agent_clock: timedelta = timedelta(0),
+    ) -> str:
+        agent_now = self.now + agent_clock
         sighting = Sighting(
             token=token or eid_token(compute_eid(KEY, 10, int(self.now.timestamp()))),
             rssi=-60.0,
             samples=3,
-            first_seen=self.now,
-            last_seen=self.now,
+            first_seen=agent_now,
+            last_seen=agent_now,
         )
-        report = SightingsReport(STORE, "door-1", boot, seq, self.now, (sighting,))
+        report = SightingsReport(STORE, "door-1", boot, seq, agent_now, (sighting,))
         return json.dumps(dump_report(report))
 
     def close(self) -> None:
@@ -158,3 +165,17 @@ def test_departure_after_away_timeout_closes_the_visit(rig: Rig) -> None:
     rig.presence.tick(rig.now + timedelta(seconds=91))
     assert isinstance(rig.events[1], VisitEnded)
     assert rig.events[1].visit_id == rig.events[0].visit_id
+
+
+def test_an_agent_clock_minutes_behind_is_corrected_and_late_reports_ignored(rig: Rig) -> None:
+    behind = timedelta(minutes=-5)
+    rig.send(SIGHTINGS_TOPIC, rig.report(0, agent_clock=behind))
+    wait_until(lambda: len(rig.events) == 1)
+    # Taken at face value the sighting would be 5 minutes old and depart at once.
+    rig.presence.tick(rig.now + timedelta(seconds=30))
+    assert len(rig.events) == 1
+    assert rig.presence.agent_clock_offsets()["door-1"] == pytest.approx(300, abs=0.01)
+    # A report flushed from the spool ten minutes late says nothing about now.
+    rig.send(SIGHTINGS_TOPIC, rig.report(1, agent_clock=behind - timedelta(minutes=10)))
+    wait_until(lambda: rig.presence.counters["late_report"] == 1)
+    assert rig.presence.counters["reports"] == 1
