@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.mosquitto", "tests.fixtures.postgres", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.mosquitto",
+    "tests.fixtures.postgres",
+    "tests.fixtures.browser",
+    "tests.fixtures.push_service",
+]
