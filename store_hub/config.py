@@ -113,7 +113,9 @@ class HubConfig:
         "var/hub/vapid_private.pem", _text, 'vapid_key_path = "/var/lib/store-hub/vapid.pem"'
     )
     push_subject: str = _spec(
-        "mailto:ops@example.com", _url("mailto", "https"), 'push_subject = "mailto:ops@shop.example"'
+        "mailto:ops@example.com",
+        _url("mailto", "https"),
+        'push_subject = "mailto:ops@shop.example"',
     )
     away_timeout_s: float = _spec(90.0, _positive(float, 5, 3600), "away_timeout_s = 90")
     rotation_exponent: int = _spec(10, _positive(int, 0, 15), "rotation_exponent = 10")
