@@ -1,0 +1,255 @@
+"""Per-token RSSI smoothing, presence debounce and away timeout; pure, the clock is injected.
+
+`observe` is on the detection-callback path and does O(1) work (a dict look-up, a bounded list
+append, a few attribute updates); the RSSI filter runs only in `collect`, once per token per
+report interval, so its cost does not scale with the advertising rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from beacon_agent.frames import EDDYSTONE_EID, TokenFrame
+from beacon_agent.protocol import Sighting
+
+# HCI reports RSSI in -127..+20 dBm (127 means "not available"); the wire schema uses the same
+# range, so raw values outside it are not measurements and calibrated ones are clamped into it.
+RSSI_MIN = -127.0
+RSSI_MAX = 20.0
+# Eddystone ranging data is the power at 0 m; the spec's rule of thumb is 41 dB of loss to 1 m.
+EDDYSTONE_0M_TO_1M_DB = 41.0
+# A 1 m reference outside this band is not a calibration (iOS treats measured power 0 as "unset").
+_REFERENCE_MIN = -100.0
+_REFERENCE_MAX = -20.0
+MIN_DISTANCE_M = 0.1
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """How raw advertisements become per-interval sightings and departures."""
+
+    # Locked phones go quiet for tens of seconds (DESIGN.md section 5), so 60-180 s, not 30 s.
+    away_timeout_s: float = 90.0
+    # Presence needs min_samples advertisements spread over at least debounce_s. The time span
+    # matters as much as the count: with duplicate filtering off, BlueZ reports one advertising
+    # event once per primary channel (37/38/39), i.e. three samples within ~10 ms from a phone
+    # that was in range for an instant. A phone in the slowest Android mode (1 Hz) that is really
+    # here meets 3 samples over 2 s within a few seconds, even with scan losses.
+    debounce_s: float = 2.0
+    min_samples: int = 3
+    calibration_offset_db: float = 0.0
+    # In calibrated dBm. None: derive from the frame's tx_power (Eddystone 0 m -> 1 m is -41 dB;
+    # iBeacon measured power is already at 1 m).
+    reference_rssi_1m: float | None = None
+    path_loss_exponent: float = 2.0
+    max_distance_m: float = 50.0
+    # RSSI filter: median-anchored mean over the last window_size raw samples, ignoring samples
+    # more than outlier_db from the median (see _robust_mean for why this and not a Kalman).
+    window_size: int = 10
+    outlier_db: float = 5.0
+    # A silence longer than this restarts the RSSI window (the old samples describe a place the
+    # phone may have left) and, for a token not yet present, restarts its debounce.
+    gap_reset_s: float = 10.0
+    # Hard ceiling on tracked tokens so a flood of one-off tokens cannot grow memory without
+    # bound; new tokens beyond it are dropped (and counted) until collect() forgets stale ones.
+    max_tokens: int = 4096
+
+    def __post_init__(self) -> None:
+        """Reject settings that would make the tracker meaningless."""
+        checks = {
+            "away_timeout_s": self.away_timeout_s > 0,
+            "debounce_s": self.debounce_s >= 0,
+            "min_samples": self.min_samples >= 1,
+            "path_loss_exponent": self.path_loss_exponent > 0,
+            "max_distance_m": self.max_distance_m >= MIN_DISTANCE_M,
+            "window_size": self.window_size >= 1,
+            "outlier_db": self.outlier_db > 0,
+            "gap_reset_s": self.gap_reset_s > 0,
+            "max_tokens": self.max_tokens >= 1,
+            "calibration_offset_db": math.isfinite(self.calibration_offset_db),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid tracking settings: {', '.join(bad)}")
+
+
+class _Track:
+    """What the tracker remembers about one token: a few numbers and a bounded window."""
+
+    __slots__ = (
+        "first_heard",
+        "heard",
+        "kind",
+        "last_heard",
+        "present",
+        "samples",
+        "since",
+        "tx_power",
+        "window",
+    )
+
+    def __init__(self, now: float, kind: str) -> None:
+        self.first_heard = now  # start of the current uninterrupted run (for the debounce)
+        self.heard = 0  # samples in the current run while not yet present
+        self.last_heard = now
+        self.present = False
+        # A short list, not deque(maxlen=...): a deque costs 760 bytes even when nearly empty.
+        self.window: list[float] = []
+        self.samples = 0  # since the last collect
+        self.since = now  # first sample since the last collect
+        self.tx_power: int | None = None
+        self.kind = kind
+
+
+def _robust_mean(window: list[float], outlier_db: float) -> float:
+    """Mean of the samples within outlier_db of the window's median (the median if none are)."""
+    # Why not a Kalman filter: multipath fades and body shadowing are one-sided, heavy-tailed
+    # drops of 5-20 dB, not Gaussian noise; a Kalman filter follows each one part of the way,
+    # while the median anchor ignores them outright until they become the majority (when the
+    # signal really has changed). The window is a handful of floats, so sorting it is cheap.
+    ordered = sorted(window)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    kept = [value for value in ordered if abs(value - median) <= outlier_db]
+    return sum(kept) / len(kept) if kept else median
+
+
+def _utc(moment: float) -> datetime:
+    """POSIX seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(moment, UTC)
+
+
+class TokenTracker:
+    """Turns token frames with RSSI into smoothed per-interval sightings and departures."""
+
+    def __init__(self, settings: TrackingSettings) -> None:
+        """Start with no tokens and no advertisement heard."""
+        self._tracks: dict[str, _Track] = {}
+        self._present = 0
+        self._last_advertisement: float | None = None
+        self.dropped = 0  # new tokens refused because max_tokens was reached
+        self._apply(settings)
+
+    def _apply(self, settings: TrackingSettings) -> None:
+        # Hot-path settings as plain attributes: observe() runs thousands of times a minute.
+        self._settings = settings
+        self._min_samples = settings.min_samples
+        self._debounce_s = settings.debounce_s
+        self._gap_reset_s = settings.gap_reset_s
+        self._window_size = settings.window_size
+        self._max_tokens = settings.max_tokens
+
+    @property
+    def settings(self) -> TrackingSettings:
+        """The settings in force."""
+        return self._settings
+
+    def update_settings(self, settings: TrackingSettings) -> None:
+        """Apply new settings (e.g. a calibration offset pushed by the hub) from now on."""
+        if settings.window_size < self._window_size:
+            for track in self._tracks.values():
+                del track.window[: -settings.window_size]
+        self._apply(settings)
+
+    def note_advertisement(self, now: float) -> None:
+        """Record that the radio delivered an advertisement, token or not (for a watchdog)."""
+        self._last_advertisement = now
+
+    def observe(self, frame: TokenFrame, rssi: float, now: float) -> None:
+        """Take one advertisement of `frame` heard at `rssi` dBm (raw) at POSIX time `now`."""
+        self._last_advertisement = now
+        if not RSSI_MIN <= rssi <= RSSI_MAX:  # also false for NaN
+            return
+        token = frame.token
+        track = self._tracks.get(token)
+        if track is None:
+            if len(self._tracks) >= self._max_tokens:
+                self.dropped += 1
+                return
+            track = self._tracks[token] = _Track(now, frame.kind)
+        elif now - track.last_heard > self._gap_reset_s:
+            track.window.clear()
+            if not track.present:
+                track.first_heard = now
+                track.heard = 0
+        window = track.window
+        window.append(rssi)
+        if len(window) > self._window_size:
+            del window[0]
+        track.last_heard = now
+        track.tx_power = frame.tx_power
+        if not track.samples:
+            track.since = now
+        track.samples += 1
+        if not track.present:
+            track.heard += 1
+            if track.heard >= self._min_samples and now - track.first_heard >= self._debounce_s:
+                track.present = True
+                self._present += 1
+
+    def collect(self, now: float) -> tuple[tuple[Sighting, ...], tuple[str, ...]]:
+        """Sightings of present tokens heard since the last call, and tokens that departed."""
+        sightings: list[Sighting] = []
+        departed: list[str] = []
+        stale: list[str] = []
+        away = self._settings.away_timeout_s
+        for token, track in self._tracks.items():
+            if track.samples and track.present:
+                sightings.append(self._sighting(token, track))
+            track.samples = 0
+            if now - track.last_heard >= away:
+                stale.append(token)
+                if track.present:
+                    departed.append(token)
+        for token in stale:
+            del self._tracks[token]
+        self._present -= len(departed)
+        return tuple(sightings), tuple(departed)
+
+    def _sighting(self, token: str, track: _Track) -> Sighting:
+        settings = self._settings
+        raw = _robust_mean(track.window, settings.outlier_db)
+        rssi = min(RSSI_MAX, max(RSSI_MIN, raw + settings.calibration_offset_db))
+        return Sighting(
+            token=token,
+            rssi=rssi,
+            samples=track.samples,
+            first_seen=_utc(track.since),
+            # max(): a wall clock stepped backwards must not yield last_seen < first_seen.
+            last_seen=_utc(max(track.since, track.last_heard)),
+            tx_power=track.tx_power,
+            distance_m=self._distance(rssi, track),
+        )
+
+    def _distance(self, rssi: float, track: _Track) -> float | None:
+        """Log-distance path-loss estimate in metres, clamped; None without a reference."""
+        reference = self._reference(track)
+        if reference is None:
+            return None
+        metres: float = 10.0 ** ((reference - rssi) / (10.0 * self._settings.path_loss_exponent))
+        return min(self._settings.max_distance_m, max(MIN_DISTANCE_M, metres))
+
+    def _reference(self, track: _Track) -> float | None:
+        """Expected calibrated RSSI at 1 m for this token, if known and plausible."""
+        if self._settings.reference_rssi_1m is not None:
+            return self._settings.reference_rssi_1m
+        if track.tx_power is None:
+            return None
+        reference = float(track.tx_power)
+        if track.kind == EDDYSTONE_EID:
+            reference -= EDDYSTONE_0M_TO_1M_DB
+        return reference if _REFERENCE_MIN <= reference <= _REFERENCE_MAX else None
+
+    def present_count(self) -> int:
+        """How many tokens are present (debounced and not yet departed)."""
+        return self._present
+
+    def tracked_count(self) -> int:
+        """How many tokens are held in memory (present or still debouncing)."""
+        return len(self._tracks)
+
+    def last_advertisement_at(self) -> float | None:
+        """POSIX time of the latest advertisement observed (or noted), None before the first."""
+        return self._last_advertisement

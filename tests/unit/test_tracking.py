@@ -1,0 +1,347 @@
+"""Token tracking with injected time: debounce, smoothing, distance, departures, memory."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from beacon_agent.frames import TokenFrame
+from beacon_agent.protocol import Sighting, SightingsReport, dump_report, load_report
+from beacon_agent.tracking import TokenTracker, TrackingSettings
+
+T0 = 1_764_000_000.0
+EID = TokenFrame("eid:0123456789abcdef", -20, "eddystone-eid")  # 1 m reference: -61 dBm
+IB = TokenFrame("ib:01234567", -59, "ibeacon")
+SETTINGS = TrackingSettings()
+
+
+def hear(
+    tracker: TokenTracker, frame: TokenFrame, rssi: list[float], start: float, step: float = 0.5
+) -> float:
+    """Feed one advertisement per `step` seconds; return the time of the last one."""
+    now = start
+    for n, value in enumerate(rssi):
+        now = start + n * step
+        tracker.observe(frame, value, now)
+    return now
+
+
+def present_tracker(frame: TokenFrame = EID, settings: TrackingSettings = SETTINGS) -> TokenTracker:
+    """A tracker where `frame` has passed the debounce by T0 + 2 and the interval was collected."""
+    tracker = TokenTracker(settings)
+    hear(tracker, frame, [-60.0] * 5, T0)
+    sightings, _ = tracker.collect(T0 + 2.5)
+    assert [s.token for s in sightings] == [frame.token]
+    return tracker
+
+
+def only(sightings: tuple[Sighting, ...]) -> Sighting:
+    assert len(sightings) == 1
+    return sightings[0]
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(T0 + seconds, UTC)
+
+
+# --- debounce -------------------------------------------------------------------------------
+
+
+def test_a_single_stray_advertisement_is_not_presence() -> None:
+    tracker = TokenTracker(SETTINGS)
+    tracker.observe(EID, -60.0, T0)
+    assert tracker.collect(T0 + 1) == ((), ())
+    assert tracker.present_count() == 0
+
+
+def test_a_burst_on_three_advertising_channels_is_not_presence() -> None:
+    tracker = TokenTracker(SETTINGS)
+    hear(tracker, EID, [-60.0, -61.0, -62.0], T0, step=0.004)
+    assert tracker.collect(T0 + 1) == ((), ())
+    assert tracker.present_count() == 0
+
+
+def test_presence_after_min_samples_over_debounce_time() -> None:
+    tracker = TokenTracker(SETTINGS)
+    hear(tracker, EID, [-60.0, -60.0], T0, step=1.0)
+    assert tracker.present_count() == 0
+    tracker.observe(EID, -60.0, T0 + 2.0)
+    assert tracker.present_count() == 1
+    sighting = only(tracker.collect(T0 + 2.5)[0])
+    assert sighting.samples == 3
+    assert (sighting.first_seen, sighting.last_seen) == (at(0), at(2.0))
+
+
+def test_debounce_restarts_after_a_long_silence() -> None:
+    tracker = TokenTracker(SETTINGS)
+    tracker.observe(EID, -60.0, T0)
+    tracker.observe(EID, -60.0, T0 + 1)
+    # 30 s later: two more advertisements 1 s apart are a new run of 2, not 4 samples over 32 s.
+    hear(tracker, EID, [-60.0, -60.0], T0 + 31, step=1.0)
+    assert tracker.present_count() == 0
+    tracker.observe(EID, -60.0, T0 + 33)
+    assert tracker.present_count() == 1
+
+
+# --- smoothing ------------------------------------------------------------------------------
+
+
+def test_a_six_db_fade_is_rejected() -> None:
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0] * 9 + [-66.0], T0 + 3)
+    sighting = only(tracker.collect(T0 + 9)[0])
+    assert sighting.rssi == pytest.approx(-60.0)  # a plain mean would say -60.6
+    assert sighting.samples == 10
+
+
+def test_outliers_both_ways_are_rejected_but_noise_is_averaged() -> None:
+    tracker = present_tracker()
+    samples = [-62.0, -58.0, -61.0, -59.0, -45.0, -60.0, -78.0, -61.0, -59.0, -60.0]
+    hear(tracker, EID, samples, T0 + 3)
+    sighting = only(tracker.collect(T0 + 9)[0])
+    # Median -60; the +15 dB reflection and the -18 dB fade are dropped; the rest average -60.
+    assert sighting.rssi == pytest.approx(-60.0)
+
+
+def test_a_lasting_change_is_followed_once_it_is_the_majority() -> None:
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0] * 10, T0 + 3)
+    tracker.collect(T0 + 9)
+    hear(tracker, EID, [-72.0] * 4, T0 + 9)
+    assert only(tracker.collect(T0 + 11)[0]).rssi == pytest.approx(-60.0)
+    hear(tracker, EID, [-72.0] * 2, T0 + 11)
+    assert only(tracker.collect(T0 + 12)[0]).rssi == pytest.approx(-72.0)
+
+
+def test_window_is_bounded_and_restarts_after_a_silence() -> None:
+    tracker = present_tracker(settings=replace(SETTINGS, window_size=4))
+    hear(tracker, EID, [-50.0] * 3 + [-70.0] * 4, T0 + 3)
+    assert only(tracker.collect(T0 + 7)[0]).rssi == pytest.approx(-70.0)
+    tracker.observe(EID, -80.0, T0 + 30)  # 24 s of silence: the -70s describe another place
+    assert only(tracker.collect(T0 + 31)[0]).rssi == pytest.approx(-80.0)
+
+
+def test_shrinking_the_window_at_run_time_keeps_the_newest_samples() -> None:
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0] * 7 + [-70.0] * 3, T0 + 3)
+    tracker.update_settings(replace(SETTINGS, window_size=3))
+    tracker.collect(T0 + 8)
+    hear(tracker, EID, [-70.0], T0 + 8)
+    assert only(tracker.collect(T0 + 9)[0]).rssi == pytest.approx(-70.0)
+
+
+def test_invalid_rssi_is_ignored_but_counts_as_radio_activity() -> None:
+    tracker = present_tracker()
+    tracker.observe(EID, 127.0, T0 + 5)  # HCI "RSSI not available"
+    tracker.observe(EID, math.nan, T0 + 6)
+    assert tracker.collect(T0 + 7) == ((), ())
+    assert tracker.last_advertisement_at() == T0 + 6
+
+
+# --- calibration and distance ----------------------------------------------------------------
+
+
+def test_calibration_offset_is_added_and_can_change_at_run_time() -> None:
+    tracker = present_tracker(settings=replace(SETTINGS, calibration_offset_db=3.5))
+    hear(tracker, EID, [-60.0] * 4, T0 + 3)
+    assert only(tracker.collect(T0 + 5)[0]).rssi == pytest.approx(-56.5)
+    tracker.update_settings(replace(SETTINGS, calibration_offset_db=-2.0))
+    hear(tracker, EID, [-60.0] * 4, T0 + 5)
+    assert only(tracker.collect(T0 + 7)[0]).rssi == pytest.approx(-62.0)
+    assert tracker.present_count() == 1
+
+
+def test_calibrated_rssi_stays_within_the_wire_range() -> None:
+    tracker = present_tracker(settings=replace(SETTINGS, calibration_offset_db=40.0))
+    hear(tracker, EID, [-10.0] * 10, T0 + 3)
+    assert only(tracker.collect(T0 + 8)[0]).rssi == 20.0
+
+
+@pytest.mark.parametrize(
+    ("frame", "rssi", "metres"),
+    [
+        (EID, -61.0, 1.0),  # Eddystone -20 dBm at 0 m -> -61 dBm at 1 m
+        (EID, -81.0, 10.0),
+        (IB, -59.0, 1.0),  # iBeacon measured power is already at 1 m
+        (IB, -65.0, 10 ** (6 / 20)),
+        (EID, -125.0, 50.0),  # clamped far
+        (EID, -20.0, 0.1),  # clamped near
+    ],
+)
+def test_distance_from_the_log_distance_model(
+    frame: TokenFrame, rssi: float, metres: float
+) -> None:
+    tracker = TokenTracker(SETTINGS)
+    hear(tracker, frame, [rssi] * 5, T0)
+    sighting = only(tracker.collect(T0 + 3)[0])
+    assert sighting.distance_m == pytest.approx(metres)
+    assert sighting.tx_power == frame.tx_power
+
+
+def test_distance_uses_path_loss_exponent_and_configured_reference() -> None:
+    settings = replace(SETTINGS, reference_rssi_1m=-55.0, path_loss_exponent=3.0)
+    tracker = TokenTracker(settings)
+    hear(tracker, EID, [-85.0] * 5, T0)
+    assert only(tracker.collect(T0 + 3)[0]).distance_m == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        TokenFrame("eid:0123456789abcdef", None, "eddystone-eid"),
+        TokenFrame("ib:01234567", 0, "ibeacon"),  # measured power 0: "not calibrated"
+    ],
+)
+def test_no_distance_without_a_plausible_reference(frame: TokenFrame) -> None:
+    tracker = TokenTracker(SETTINGS)
+    hear(tracker, frame, [-60.0] * 5, T0)
+    assert only(tracker.collect(T0 + 3)[0]).distance_m is None
+
+
+# --- departures ------------------------------------------------------------------------------
+
+
+def test_departure_after_away_timeout_is_reported_exactly_once() -> None:
+    tracker = present_tracker()
+    last = T0 + 2.0
+    assert tracker.collect(last + 89.0) == ((), ())
+    assert tracker.present_count() == 1
+    assert tracker.collect(last + 90.0) == ((), (EID.token,))
+    assert tracker.present_count() == 0
+    assert tracker.collect(last + 91.0) == ((), ())
+    assert tracker.collect(last + 500.0) == ((), ())
+
+
+def test_a_locked_phone_quiet_for_a_minute_does_not_depart() -> None:
+    tracker = present_tracker()
+    for second in range(3, 65):
+        assert tracker.collect(T0 + second)[1] == ()
+    hear(tracker, EID, [-60.0] * 2, T0 + 65)
+    assert only(tracker.collect(T0 + 66)[0]).samples == 2
+
+
+def test_re_arrival_after_departure_debounces_again() -> None:
+    tracker = present_tracker()
+    assert tracker.collect(T0 + 100)[1] == (EID.token,)
+    tracker.observe(EID, -60.0, T0 + 120)
+    assert tracker.collect(T0 + 121) == ((), ())
+    hear(tracker, EID, [-60.0] * 4, T0 + 121)
+    sighting = only(tracker.collect(T0 + 123)[0])
+    assert sighting.samples == 4  # those since the last collect
+    assert sighting.first_seen == at(121)
+    assert tracker.present_count() == 1
+
+
+def test_tokens_that_never_became_present_never_depart() -> None:
+    tracker = TokenTracker(SETTINGS)
+    tracker.observe(EID, -60.0, T0)
+    assert tracker.collect(T0 + 100) == ((), ())
+    assert tracker.tracked_count() == 0
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def test_many_one_off_tokens_are_forgotten_after_the_away_timeout() -> None:
+    tracker = present_tracker(settings=replace(SETTINGS, max_tokens=100_000))
+    most = 0
+    # 100 new one-off tokens a second for 200 s, collected every second.
+    for n in range(20_000):
+        now = T0 + 3 + n * 0.01
+        tracker.observe(TokenFrame(f"eid:{n:016x}", -20, "eddystone-eid"), -80.0, now)
+        if n % 100 == 99:
+            hear(tracker, EID, [-60.0], now)
+            tracker.collect(now)
+            most = max(most, tracker.tracked_count())
+    # Never more than the last away_timeout's worth (90 s x 100/s) plus the phone that stays.
+    assert 8_900 < most <= 9_002
+    end = T0 + 3 + 200
+    hear(tracker, EID, [-60.0], end + 80)
+    sightings, departed = tracker.collect(end + 90)
+    assert (only(sightings).token, departed) == (EID.token, ())
+    assert tracker.tracked_count() == 1
+    assert tracker.present_count() == 1
+
+
+def test_a_flood_of_new_tokens_cannot_exceed_max_tokens() -> None:
+    tracker = present_tracker(settings=replace(SETTINGS, max_tokens=100))
+    for n in range(1000):
+        tracker.observe(TokenFrame(f"ib:{n:08x}", -59, "ibeacon"), -80.0, T0 + 3)
+    assert tracker.tracked_count() == 100
+    assert tracker.dropped == 901
+    hear(tracker, EID, [-60.0] * 3, T0 + 3)
+    assert only(tracker.collect(T0 + 4)[0]).token == EID.token
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def test_interval_bounds_and_samples_are_per_collect() -> None:
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0] * 3, T0 + 3.25, step=0.25)
+    sighting = only(tracker.collect(T0 + 4)[0])
+    assert (sighting.first_seen, sighting.last_seen, sighting.samples) == (at(3.25), at(3.75), 3)
+    assert tracker.collect(T0 + 5) == ((), ())  # present but not heard: nothing to report
+
+
+def test_collect_output_round_trips_through_the_wire_schema() -> None:
+    tracker = TokenTracker(replace(SETTINGS, calibration_offset_db=1.25))
+    hear(tracker, EID, [-67.0, -68.0, -66.0, -90.0, -67.0], T0)
+    hear(tracker, IB, [-70.0] * 5, T0 + 0.2)
+    tracker.collect(T0 + 3)
+    hear(tracker, EID, [-67.0] * 3, T0 + 3)
+    sightings, departed = tracker.collect(T0 + 4)
+    report = SightingsReport(
+        store_id="s042",
+        agent_id="door-1",
+        boot_id="5f0c2d",
+        seq=118,
+        sent_at=at(4.25),
+        sightings=sightings,
+        departed=(*departed, "eid:fedcba9876543210"),
+    )
+    loaded = load_report(json.loads(json.dumps(dump_report(report))))
+    assert [s.token for s in loaded.sightings] == [EID.token]
+    assert loaded.sightings[0].rssi == pytest.approx(-65.8, abs=0.05)
+    assert loaded.sightings[0].distance_m == pytest.approx(sightings[0].distance_m, abs=0.005)
+    assert loaded.sightings[0].first_seen == at(3)
+    assert loaded.departed == ("eid:fedcba9876543210",)
+
+
+def test_first_report_of_both_kinds_validates() -> None:
+    tracker = TokenTracker(SETTINGS)
+    hear(tracker, EID, [-67.0] * 5, T0)
+    hear(tracker, IB, [-70.0] * 5, T0 + 0.2)
+    sightings, _ = tracker.collect(T0 + 3)
+    report = SightingsReport("s042", "door-1", "b", 0, at(3), sightings)
+    loaded = load_report(json.loads(json.dumps(dump_report(report))))
+    assert {s.token for s in loaded.sightings} == {EID.token, IB.token}
+    assert all(s.samples == 5 for s in loaded.sightings)
+
+
+def test_last_advertisement_time_and_non_token_notes() -> None:
+    tracker = TokenTracker(SETTINGS)
+    assert tracker.last_advertisement_at() is None
+    tracker.observe(EID, -60.0, T0)
+    assert tracker.last_advertisement_at() == T0
+    tracker.note_advertisement(T0 + 5)
+    assert tracker.last_advertisement_at() == T0 + 5
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"away_timeout_s": 0.0},
+        {"min_samples": 0},
+        {"window_size": 0},
+        {"path_loss_exponent": 0.0},
+        {"calibration_offset_db": math.nan},
+    ],
+)
+def test_nonsense_settings_are_rejected(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        TrackingSettings(**bad)
