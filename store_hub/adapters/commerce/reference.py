@@ -1,0 +1,187 @@
+"""The reference HTTP connector: docs/commerce-api.md spoken with requests.
+
+The four calls behind a snapshot run at once on a small pool and the whole fetch is bounded by
+one deadline, so a slow store costs an arrival about `timeout_s`, not four times that. Whatever
+the store does (time out, refuse, 5xx, send garbage) becomes a `Problem` in a degraded
+snapshot, logged once per fetch; nothing is raised to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from marshmallow import Schema, ValidationError
+from requests.adapters import HTTPAdapter
+
+from store_hub.adapters.commerce.reference_schemas import (
+    CartSchema,
+    CustomerSchema,
+    OrderSchema,
+    WishlistItemSchema,
+    page_of,
+)
+from store_hub.adapters.commerce.snapshot import (
+    MAX_ORDERS,
+    Cart,
+    CustomerSnapshot,
+    OrderSummary,
+    Part,
+    Problem,
+    Profile,
+    WishlistItem,
+)
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/commerce/v1"
+WISHLIST_LIMIT = 50
+# A validation report can list every item of a long page; the log needs only the gist.
+MAX_DETAIL = 240
+_SCHEMAS: dict[Part, Schema] = {
+    "profile": CustomerSchema(),
+    "wishlist": page_of(WishlistItemSchema),
+    "cart": page_of(CartSchema),
+    "orders": page_of(OrderSchema),
+}
+
+
+class ReferenceStoreConnector:
+    """A `CommerceConnector` for the reference commerce API at `base_url`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout_s: float = 2.0,
+        *,
+        max_workers: int = 32,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/") + API_PREFIX
+        self._timeout_s = timeout_s
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "store-hub/commerce-connector",
+            }
+        )
+        # One pooled connection per worker; retrying is the caller's policy (a cache or a
+        # circuit breaker around this connector), never a hidden second timeout here.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_workers, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="commerce")
+
+    def fetch_customer(self, customer_id: str) -> CustomerSnapshot:
+        """Profile, wishlist, abandoned cart and recent orders, within about `timeout_s`."""
+        fetched_at = self._clock()
+        base = f"{self._base}/customers/{quote(customer_id, safe='')}"
+        requests_by_part: dict[Part, tuple[str, dict[str, Any]]] = {
+            "profile": (base, {}),
+            "wishlist": (f"{base}/wishlist", {"limit": WISHLIST_LIMIT}),
+            "cart": (f"{base}/carts", {"status": "abandoned", "limit": 1}),
+            "orders": (f"{base}/orders", {"limit": MAX_ORDERS}),
+        }
+        futures = {
+            part: self._pool.submit(self._get, part, url, params)
+            for part, (url, params) in requests_by_part.items()
+        }
+        wait(futures.values(), timeout=self._timeout_s)
+        loaded: dict[Part, Any] = {}
+        problems: list[Problem] = []
+        for part, future in futures.items():
+            outcome = self._outcome(part, future)
+            if isinstance(outcome, Problem):
+                problems.append(outcome)
+            else:
+                loaded[part] = outcome
+        snapshot = _assemble(customer_id, fetched_at, loaded, problems)
+        if snapshot.problems:
+            log.warning(
+                "online store answered %s for customer %s: %s",
+                snapshot.status,
+                customer_id,
+                "; ".join(f"{p.part} {p.kind} ({p.detail})" for p in snapshot.problems),
+            )
+        return snapshot
+
+    def close(self) -> None:
+        """Release the connections and the worker threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._session.close()
+
+    def _outcome(self, part: Part, future: Future[Any]) -> Any:
+        if not future.done():
+            future.cancel()  # not started yet: the pool was busy; spare the store the call
+            return Problem(part, "timeout", f"no answer within {self._timeout_s:g} s")
+        try:
+            return future.result()
+        except Exception as error:  # a bug in parsing must not cost the shopper their card
+            return Problem(part, "malformed", f"{type(error).__name__}: {error}")
+
+    def _get(self, part: Part, url: str, params: dict[str, Any]) -> Any:
+        """The loaded document for one part, or the `Problem` that prevented it."""
+        try:
+            response = self._session.get(
+                url, params=params, timeout=(self._timeout_s, self._timeout_s)
+            )
+        except requests.Timeout:
+            return Problem(part, "timeout", f"no answer within {self._timeout_s:g} s")
+        except requests.RequestException as error:
+            return Problem(part, "unreachable", type(error).__name__)
+        status = response.status_code
+        if status in (401, 403):
+            return Problem(part, "unauthorized", f"HTTP {status}: check commerce_api_key")
+        if status == 404:
+            return Problem(part, "not_found", "HTTP 404")
+        if status != 200:
+            return Problem(part, "http_error", f"HTTP {status}")
+        try:
+            return _SCHEMAS[part].load(response.json())
+        except ValueError as error:  # requests' JSONDecodeError is a ValueError
+            return Problem(part, "malformed", f"body is not JSON: {error}"[:MAX_DETAIL])
+        except ValidationError as error:
+            detail = f"body does not match the API: {error.messages}"
+            return Problem(part, "malformed", detail[:MAX_DETAIL])
+
+
+def _assemble(
+    customer_id: str, fetched_at: datetime, loaded: dict[Part, Any], problems: list[Problem]
+) -> CustomerSnapshot:
+    profile: Profile | None = loaded.get("profile")
+    if profile is not None and profile.customer_id != customer_id:
+        problems.append(Problem("profile", "malformed", f"store sent {profile.customer_id!r}"))
+        del loaded["profile"]
+        profile = None
+    unknown = any(p.part == "profile" and p.kind == "not_found" for p in problems)
+    if unknown or not loaded:
+        return CustomerSnapshot(
+            customer_id=customer_id,
+            status="unavailable",
+            fetched_at=fetched_at,
+            problems=tuple(problems),
+        )
+    wishlist: tuple[WishlistItem, ...] = (
+        tuple(loaded["wishlist"]["data"]) if "wishlist" in loaded else ()
+    )
+    carts: list[Cart] = loaded["cart"]["data"] if "cart" in loaded else []
+    orders: list[OrderSummary] = loaded["orders"]["data"] if "orders" in loaded else []
+    return CustomerSnapshot(
+        customer_id=customer_id,
+        status="partial" if problems else "ok",
+        fetched_at=fetched_at,
+        profile=profile,
+        wishlist=wishlist,
+        cart=max(carts, key=lambda c: c.updated_at) if carts else None,
+        orders=tuple(sorted(orders, key=lambda o: o.placed_at, reverse=True)[:MAX_ORDERS]),
+        problems=tuple(problems),
+    )
