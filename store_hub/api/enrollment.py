@@ -68,6 +68,12 @@ class PushRegisteredSchema(Schema):
     kind = fields.String()
 
 
+class VapidPublicKeySchema(Schema):
+    application_server_key = fields.String(
+        metadata={"description": "base64url P-256 public key for pushManager.subscribe()"}
+    )
+
+
 @blp.route("/devices")
 class Devices(MethodView):
     @require_scope("enroll")
@@ -136,3 +142,15 @@ class DevicePush(MethodView):
         except ops.UnknownDevice:
             abort(404, message=f"no active device {device_id}")
         return {"device_id": device_id, "kind": kind}
+
+
+@blp.route("/push/vapid-public-key")
+class VapidPublicKey(MethodView):
+    @blp.response(200, VapidPublicKeySchema)
+    def get(self) -> dict[str, Any]:
+        """The hub's VAPID public key, which the app subscribes to Web Push with.
+
+        Public on purpose: it is a public key, and the shopper's browser needs it before the
+        app back end is involved.
+        """
+        return {"application_server_key": hub().vapid.application_server_key}

@@ -142,3 +142,15 @@ def test_openapi_document_describes_the_enrollment_paths(hub: tuple[Hub, str]) -
     _, base = hub
     spec = requests.get(f"{base}/openapi.json", timeout=5).json()
     assert {"/api/v1/devices", "/api/v1/devices/{device_id}/push"} <= set(spec["paths"])
+
+
+def test_the_vapid_public_key_is_served_for_the_app_to_subscribe_with(
+    hub: tuple[Hub, str],
+) -> None:
+    h, base = hub
+    response = requests.get(f"{base}/push/vapid-public-key", timeout=5)
+    assert response.status_code == 200
+    key = response.json()["application_server_key"]
+    assert key == h.vapid.application_server_key
+    # An uncompressed P-256 point: 65 bytes, first 0x04, base64url without padding.
+    assert len(base64.urlsafe_b64decode(key + "=")) == 65
