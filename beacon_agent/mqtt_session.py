@@ -46,6 +46,8 @@ def persistent_client(
     password: str | None = None,
     tls_ca: str | None = None,
     use_tls: bool = False,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
 ) -> mqtt.Client:
     """A paho 2.x client whose session (subscriptions, queued QoS 1) survives reconnects."""
     if protocol == "5":
@@ -61,7 +63,13 @@ def persistent_client(
     if username:
         client.username_pw_set(username, password)
     if use_tls:
-        client.tls_set(ca_certs=tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        # A client certificate (tls_cert + tls_key) lets the broker authenticate each agent.
+        client.tls_set(
+            ca_certs=tls_ca,
+            certfile=tls_cert,
+            keyfile=tls_key,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     return client
 
