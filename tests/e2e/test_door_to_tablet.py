@@ -1,8 +1,8 @@
 """One shopper from the door to the tablet, real at every hop.
 
 A real mosquitto, the reference online store over HTTP, a real hub process, a local push
-service that decrypts what it receives, a Socket.IO client as the tablet, and the agent
-replaying the shipped trace as its own process.
+service that decrypts what it receives, a Socket.IO client and headless Chromium as tablets,
+and the agent replaying the shipped trace as its own process.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 import socketio
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from store_hub.adapters.db.engine import Database
@@ -122,7 +123,11 @@ def next_event(events: queue.Queue[tuple[str, Any]], wanted: str, timeout: float
 
 
 def test_replayed_trace_reaches_tablet_database_and_phone(
-    hub_process: dict[str, Any], mosquitto: Broker, push_service: Any, tmp_path: Path
+    hub_process: dict[str, Any],
+    mosquitto: Broker,
+    push_service: Any,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     base = hub_process["base"]
     subscription = push_service.new_subscription()
@@ -134,6 +139,15 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
     )
     assert response.status_code == 200, response.text
 
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{base}/tablet/?store={STORE}")
+    expect(page.locator("body")).to_have_attribute("data-connection", "connected")
+    expect(page.locator("body")).to_have_attribute("data-transport", "websocket")
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    page.evaluate("window.sameDocument = true")
+
     client, events = tablet(base)
     try:
         assert next_event(events, "floor", 5)["shoppers"] == []
@@ -142,7 +156,8 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         agent_config = tmp_path / "agent.toml"
         agent_config.write_text(
             f'store_id = "{STORE}"\nagent_id = "door-1"\nbroker_url = "{mosquitto.url}"\n'
-            "away_timeout_s = 5\n"
+            f'away_timeout_s = 5\nspool_path = "{tmp_path}/spool.db"\n'
+            f'state_path = "{tmp_path}/agent-state.json"\n'
         )
         replay = subprocess.run(
             [
@@ -175,6 +190,12 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         assert updated["offer"]["code"] == offer["code"]
         assert updated["offer"]["status"] == "delivered"
 
+        card = page.locator(f'[data-testid="shopper-card"][data-visit-id="{arrived["visit_id"]}"]')
+        name = f"{arrived['profile']['first_name']} {arrived['profile']['last_name']}"
+        expect(card.get_by_test_id("shopper-name")).to_have_text(name)
+        expect(card.get_by_test_id("offer")).to_contain_text(offer["code"])
+        expect(card.get_by_test_id("cart")).to_contain_text(arrived["cart"]["items"][0]["name"])
+
         pushed = push_service.wait_for(1, timeout=10)[0]
         assert pushed.payload["code"] == offer["code"]
         assert pushed.payload["title"] == offer["title"]
@@ -182,8 +203,13 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
 
         departed = next_event(events, "departed", 20)
         assert departed["visit_id"] == arrived["visit_id"]
+        expect(card).to_have_count(0)
+        expect(page.get_by_test_id("empty-state")).to_be_visible()
+        # Live from arrival to departure: the page was never reloaded.
+        assert page.evaluate("window.sameDocument") is True
     finally:
         client.disconnect()
+        context.close()
 
     db = Database.connect(hub_process["db_url"], migrate=False)
     try:

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 import clienteling_ui
 from clienteling_ui import bp as clienteling_bp
 from store_hub.adapters.realtime import FloorBroadcaster, register_floor_namespace, rfc3339
-from tests.fixtures.browser import LiveServer, browser, save_screenshot  # noqa: F401
+from tests.fixtures.browser import LiveServer, save_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -187,7 +187,7 @@ def hub(served: tuple[Hub, LiveServer]) -> Hub:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:  # noqa: F811
+def page(browser: Browser) -> Iterator[Page]:
     """A fresh tablet-sized page."""
     context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(5_000)

@@ -1,0 +1,79 @@
+"""The README's demo command: `store-hub demo` on embedded defaults, as a user starts it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+
+from tests.fixtures.mosquitto import free_port, wait_for_port
+
+pytestmark = pytest.mark.e2e
+STORE = "s042"
+
+
+def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path: Path) -> None:
+    port = free_port()
+    log = (tmp_path / "demo.log").open("w+")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "store_hub",
+            "demo",
+            "--port",
+            str(port),
+            "--workdir",
+            str(tmp_path / "demo"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    client = socketio.Client()
+    try:
+        wait_for_port(port, timeout=60)
+        base = f"http://127.0.0.1:{port}"
+        page = requests.get(f"{base}/tablet/?store={STORE}", timeout=5)
+        assert page.status_code == 200, page.text
+        for name in ("floor", "arrived", "card_updated", "departed"):
+            client.on(name, lambda data, name=name: events.put((name, data)), namespace="/floor")
+        client.connect(
+            base, namespaces=["/floor"], auth={"store_id": STORE}, transports=["websocket"]
+        )
+        arrived = None
+        deadline = time.monotonic() + 60
+        while arrived is None:
+            name, data = events.get(timeout=max(0.1, deadline - time.monotonic()))
+            if name == "arrived":
+                arrived = data
+        assert arrived["profile_status"] == "ok"
+        assert arrived["profile"]["first_name"]
+        assert arrived["customer_id"].startswith("c00")
+        log.seek(0)
+        banner = log.read()
+        assert f"http://127.0.0.1:{port}/tablet/?store={STORE}" in banner
+    finally:
+        if client.connected:
+            client.disconnect()
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        log.seek(0)
+        output = log.read()
+    assert code == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
