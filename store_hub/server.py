@@ -12,7 +12,14 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
-class WebSocketAwareHandler(WSGIRequestHandler):
+class QuietRequestHandler(WSGIRequestHandler):
+    """No line per request: the hub logs what matters itself, and per-request lines drown it."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing."""
+
+
+class WebSocketAwareHandler(QuietRequestHandler):
     """Closes the TCP connection once a WebSocket session ends."""
 
     def run_wsgi(self) -> None:
@@ -22,9 +29,6 @@ class WebSocketAwareHandler(WSGIRequestHandler):
         # frame as the next HTTP request, so the client waits out its close timeout (3 s each).
         if self.headers.get("Upgrade", "").lower() == "websocket":
             self.close_connection = True
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Quiet: the hub logs what matters itself; per-request lines drown the demo output."""
 
 
 class HubServer:

@@ -34,6 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from beacon_agent.protocol import format_timestamp
 from store_hub.demo.catalog import DEFAULT_SEED, Cart, Catalog, Customer, Order, Variant
 from store_hub.demo.catalog import generate_catalog as _generate
+from store_hub.server import QuietRequestHandler
 
 log = logging.getLogger(__name__)
 
@@ -416,7 +417,14 @@ def serve_in_thread(
     """Serve the store on host:port in a daemon thread; returns once it accepts connections."""
     catalog = _generate(seed, anchor=anchor or today_utc())
     injected = Faults(faults)
-    server = make_server(host, port, create_app(catalog, api_key, injected), threaded=True)
+    # In the demo it shares a terminal with the hub: no line per request.
+    server = make_server(
+        host,
+        port,
+        create_app(catalog, api_key, injected),
+        threaded=True,
+        request_handler=QuietRequestHandler,
+    )
     # A short poll keeps shutdown() quick for tests that start a store each.
     thread = threading.Thread(
         target=server.serve_forever,
