@@ -119,7 +119,6 @@ class WalkingShoppers:
 def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int:
     """Run the demo store until interrupted."""
     from beacon_agent.demo_feed import start_demo_agent
-
     from store_hub.cli import serve
     from store_hub.demo.online_store import serve_in_thread
 
