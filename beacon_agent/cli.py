@@ -2,7 +2,8 @@
 
 Subcommands: run, replay, record, scan, calibrate, doctor. Errors an IT technician can fix are
 printed as one plain sentence (never a traceback) with a distinct exit status:
-2 bad config or trace, 3 Bluetooth unavailable, 4 spool not writable, 1 anything else failed.
+2 bad config or trace, 3 Bluetooth unavailable, 4 spool not writable, 5 the scan went silent
+and the watchdog gave up (systemd restarts the agent), 1 anything else failed.
 """
 
 from __future__ import annotations
@@ -10,24 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import grp
 import logging
-import os
-import shutil
 import signal
-import statistics
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from beacon_agent.config import AgentConfig, ConfigError, load_config
-from beacon_agent.sources import AdapterUnavailable, BleakSource, TraceError, TraceRecorder
+from beacon_agent.config import ConfigError, load_config
+from beacon_agent.sources import (
+    AdapterUnavailable,
+    BleakSource,
+    ScannerStalled,
+    TraceError,
+    TraceRecorder,
+)
 from beacon_agent.spool import SpoolError
 
 log = logging.getLogger("beacon_agent")
@@ -36,6 +37,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_ADAPTER = 3
 EXIT_SPOOL = 4
+EXIT_STALLED = 5
 
 
 @contextlib.contextmanager
@@ -111,8 +113,10 @@ def _run(args: argparse.Namespace) -> int:
     agent = Agent(config, clock=time.time)
     ticker = Ticker(agent.pipeline)
 
-    def restarted() -> None:
-        agent.pipeline.scanner_restarts += 1
+    def watchdog_step(_step: str) -> None:
+        # Counted in the retained status, so the hub sees a flaky adapter before it fails.
+        agent.pipeline.scanner_restarts = source.restarts
+        agent.pipeline.adapter_resets = source.adapter_resets
         agent.publisher.publish_status()
 
     source = BleakSource(
@@ -120,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         adapter=config.adapter,
         scan_mode=config.scan_mode,
         watchdog_silence_s=config.watchdog_silence_s,
-        on_restart=restarted,
+        on_watchdog=watchdog_step,
     )
     agent.start()
     ticker.start()
@@ -164,90 +168,49 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-class _TokenSamples:
-    """Raw RSSI per token, as heard by a scan or calibration run (payloads only)."""
-
-    def __init__(self, config: AgentConfig) -> None:
-        from beacon_agent.frames import FrameParser
-
-        self.parser = FrameParser(config.ibeacon_proximity_uuid)
-        self.samples: dict[str, list[float]] = {}
-        self.last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def __call__(
-        self,
-        now: float,
-        service_data: Mapping[str, bytes],
-        manufacturer_data: Mapping[int, bytes],
-        rssi: float,
-    ) -> None:
-        frame = self.parser.parse(service_data, manufacturer_data)
-        if frame is None:
-            return
-        with self._lock:
-            window = self.samples.setdefault(frame.token, [])
-            window.append(float(rssi))
-            del window[:-500]  # bounded: a calibration needs a few hundred samples at most
-            self.last[frame.token] = now
-
-
-def strongest_median(samples: Mapping[str, list[float]]) -> tuple[str, float, int] | None:
-    """The token with the highest median RSSI: (token, median, samples), or None if none."""
-    best: tuple[str, float, int] | None = None
-    for token, values in samples.items():
-        if not values:
-            continue
-        median = statistics.median(values)
-        if best is None or median > best[1]:
-            best = (token, median, len(values))
-    return best
-
-
-def _scan_table(heard: _TokenSamples, now: float) -> str:
-    lines = [f"{'token':<22} {'rssi':>6} {'median':>7} {'n':>5} {'age':>5}"]
-    with heard._lock:
-        for token, values in sorted(heard.samples.items(), key=lambda kv: -kv[1][-1]):
-            recent = values[-20:]
-            age = now - heard.last[token]
-            lines.append(
-                f"{token:<22} {values[-1]:>6.0f} {statistics.median(recent):>7.1f} "
-                f"{len(values):>5} {age:>4.0f}s"
-            )
-    counts = ", ".join(f"{kind} {n}" for kind, n in heard.parser.counts.most_common())
-    lines.append(f"frames: {counts or 'none yet'}")
-    return "\n".join(lines)
-
-
 def _scan(args: argparse.Namespace) -> int:
+    from beacon_agent.pipeline import Pipeline, Ticker
+    from beacon_agent.scan_view import ScanTable
     from beacon_agent.sources import check_adapter
 
     config = load_config(args.config)
     check_adapter(config.adapter)
-    heard = _TokenSamples(config)
-    source = BleakSource(heard, adapter=config.adapter, scan_mode=config.scan_mode)
+    # The agent's own pipeline, minus the publisher: the table shows what `run` would report.
+    table = ScanTable()
+    pipeline = Pipeline(config, table.update, clock=time.time)
+    ticker = Ticker(pipeline)
+    source = BleakSource(
+        pipeline.on_advertisement,
+        adapter=config.adapter,
+        scan_mode=config.scan_mode,
+        watchdog_silence_s=config.watchdog_silence_s,
+    )
     stop = threading.Event()
 
     def show() -> None:
         while not stop.wait(1.0):
-            print("\033[2J\033[H" + _scan_table(heard, time.time()), flush=True)
+            screen = table.render(time.time(), pipeline.telemetry()["frames"])
+            print("\033[2J\033[H" + screen, flush=True)
 
     printer = threading.Thread(target=show, daemon=True)
+    ticker.start()
     printer.start()
     try:
         asyncio.run(_scan_until(source, stop, args.seconds))
     finally:
         stop.set()
-    print(_scan_table(heard, time.time()))
+        ticker.stop()
+    print(table.render(time.time(), pipeline.telemetry()["frames"]))
     return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from beacon_agent.scan_view import TokenSamples, strongest_median
     from beacon_agent.sources import check_adapter
 
     config = load_config(args.config)
     check_adapter(config.adapter)
-    heard = _TokenSamples(config)
+    heard = TokenSamples(config.ibeacon_proximity_uuid)
     source = BleakSource(heard, adapter=config.adapter, scan_mode=config.scan_mode)
     print(
         f"Hold the phone (app open, advertising) 1 m from this device for {args.seconds:.0f} s..."
@@ -266,185 +229,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Check:
-    """One doctor verdict: ok True (pass), False (fail) or None (cannot tell)."""
-
-    name: str
-    ok: bool | None
-    detail: str
-
-
-def _check_adapter(config: AgentConfig) -> Check:
-    from beacon_agent.sources import check_adapter
-
-    try:
-        check_adapter(config.adapter)
-    except AdapterUnavailable as exc:
-        return Check("Bluetooth adapter", False, str(exc))
-    return Check("Bluetooth adapter", True, f"{config.adapter} is present")
-
-
-def _check_bluez(config: AgentConfig) -> Check:
-    tool = shutil.which("bluetoothctl")
-    if tool is None:
-        return Check(
-            "BlueZ", False, "bluetoothctl not found: install bluez (apt-get install bluez)"
-        )
-    try:
-        result = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("BlueZ", None, f"could not run bluetoothctl --version: {exc}")
-    version = result.stdout.strip().split()[-1] if result.stdout.strip() else "unknown"
-    detail = f"BlueZ {version}"
-    if config.scan_mode == "passive":
-        detail += "; passive scanning needs BlueZ >= 5.56 started with --experimental"
-    return Check("BlueZ", True, detail)
-
-
-def _check_permissions(config: AgentConfig) -> Check:
-    bus = Path("/run/dbus/system_bus_socket")
-    if not bus.exists():
-        return Check(
-            "D-Bus", False, f"{bus} is missing: the system D-Bus (and BlueZ) is not running"
-        )
-    if os.geteuid() == 0:
-        return Check("Permissions", True, "running as root (the service runs as beacon-agent)")
-    try:
-        group = grp.getgrnam("bluetooth")
-    except KeyError:
-        return Check("Permissions", None, "no 'bluetooth' group here; BlueZ's D-Bus policy decides")
-    if group.gr_gid in os.getgroups():
-        return Check("Permissions", True, "this user is in the 'bluetooth' group")
-    return Check(
-        "Permissions",
-        False,
-        "this user is not in the 'bluetooth' group: sudo usermod -aG bluetooth $USER "
-        "(or run as the beacon-agent service user)",
-    )
-
-
-def _check_broker(config: AgentConfig, timeout: float) -> Check:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from beacon_agent.mqtt_session import BrokerAddress
-
-    address = BrokerAddress.parse(config.broker_url)
-    name = f"Broker {address.host}:{address.port}"
-    # A throwaway clean session under its own id: never disturbs the running agent's session.
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"beacon-agent-doctor-{config.agent_id}-{os.getpid()}",
-        protocol=mqtt.MQTTv5 if config.mqtt_protocol == "5" else mqtt.MQTTv311,
-    )
-    if config.username:
-        client.username_pw_set(config.username, config.password)
-    outcome: list[str] = []
-    done = threading.Event()
-
-    def on_connect(*callback_args: object) -> None:
-        reason = callback_args[3]
-        outcome.append(str(reason))
-        done.set()
-
-    client.on_connect = on_connect
-    try:
-        if address.tls:
-            client.tls_set(ca_certs=config.tls_ca, certfile=config.tls_cert, keyfile=config.tls_key)
-        client.connect_timeout = timeout
-        client.connect(address.host, address.port, keepalive=int(max(5, timeout)))
-    except (OSError, ValueError) as exc:
-        return Check(name, False, f"cannot connect: {exc} (is the broker running and reachable?)")
-    client.loop_start()
-    try:
-        if not done.wait(timeout):
-            return Check(name, False, f"no answer within {timeout:.0f} s")
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if outcome[0] != "Success":
-        return Check(name, False, f"refused: {outcome[0]} (check username/password/certificates)")
-    return Check(name, True, "connected with these credentials")
-
-
-def _check_clock() -> Check:
-    tool = shutil.which("timedatectl")
-    if tool is None:
-        return Check(
-            "Clock",
-            None,
-            "cannot tell (no timedatectl); MQTT carries no time, so run NTP (chrony or "
-            "systemd-timesyncd); the hub also reports each agent's clock offset",
-        )
-    try:
-        result = subprocess.run(
-            [tool, "show", "-p", "NTPSynchronized", "--value"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("Clock", None, f"could not ask timedatectl: {exc}")
-    if result.stdout.strip() == "yes":
-        return Check("Clock", True, "synchronised by NTP")
-    if result.returncode != 0:
-        return Check("Clock", None, "timedatectl cannot tell (no systemd here?); run NTP")
-    return Check("Clock", False, "not synchronised: sudo timedatectl set-ntp true")
-
-
-def _check_spool(config: AgentConfig) -> Check:
-    from beacon_agent.spool import Spool
-
-    try:
-        spool = Spool(Path(config.spool_path), config.spool_max_bytes)
-        try:
-            spool.check_writable()
-            depth, dropped = spool.depth(), spool.dropped()
-        finally:
-            spool.close()
-    except SpoolError as exc:
-        return Check("Spool", False, f"{exc}; make its directory writable by the agent's user")
-    return Check(
-        "Spool", True, f"{config.spool_path} is writable; {depth} waiting, {dropped} ever dropped"
-    )
-
-
-def _check_state(config: AgentConfig) -> Check:
-    folder = Path(config.state_path).resolve().parent
-    while not folder.exists():
-        folder = folder.parent
-    if os.access(folder, os.W_OK):
-        return Check("State file", True, f"{config.state_path} can be written")
-    return Check("State file", False, f"{folder} is not writable: the hub's config cannot be kept")
-
-
-def run_checks(config: AgentConfig, broker_timeout: float = 5.0) -> list[Check]:
-    """Every doctor check, in the order a technician would fix them."""
-    return [
-        _check_adapter(config),
-        _check_bluez(config),
-        _check_permissions(config),
-        _check_broker(config, broker_timeout),
-        _check_clock(),
-        _check_spool(config),
-        _check_state(config),
-    ]
-
-
 def _doctor(args: argparse.Namespace) -> int:
+    from beacon_agent.doctor import run_checks, summary
+
     config = load_config(args.config)
-    failures = 0
-    for check in run_checks(config, broker_timeout=args.timeout):
-        mark = {True: " OK ", False: "FAIL", None: " ?? "}[check.ok]
-        print(f"[{mark}] {check.name}: {check.detail}", flush=True)
-        failures += check.ok is False
-    print(
-        "All checks passed."
-        if not failures
-        else f"{failures} check(s) failed: fix them (see above) and run doctor again."
-    )
-    return EXIT_FAILED if failures else 0
+    lines, passed = summary(run_checks(config, broker_timeout=args.timeout))
+    print("\n".join(lines), flush=True)
+    return 0 if passed else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -506,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     except AdapterUnavailable as exc:
         print(f"beacon-agent: Bluetooth is not available: {exc}", file=sys.stderr)
         return EXIT_ADAPTER
+    except ScannerStalled as exc:
+        print(
+            f"beacon-agent: {exc}; exiting so that systemd restarts the agent (if this repeats, "
+            "check the adapter with `beacon-agent doctor` and `journalctl -u bluetooth`)",
+            file=sys.stderr,
+        )
+        return EXIT_STALLED
     except SpoolError as exc:
         print(
             f"beacon-agent: {exc}; check that spool_path is on a writable disk owned by the "

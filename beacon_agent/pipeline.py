@@ -84,7 +84,9 @@ class Pipeline:
         # The scanner's thread and the ticking thread share the tracker.
         self._lock = threading.Lock()
         self._last_now: float | None = None
+        # Set by the scanner's watchdog (BleakSource), reported in the status.
         self.scanner_restarts = 0
+        self.adapter_resets = 0
 
     @property
     def report_interval_s(self) -> float:
@@ -162,6 +164,7 @@ class Pipeline:
                 "tokens_present": self._tracker.present_count(),
                 "last_advertisement_age_s": age,
                 "scanner_restarts": self.scanner_restarts,
+                "adapter_resets": self.adapter_resets,
                 "frames": dict(self._parser.counts),
             }
 

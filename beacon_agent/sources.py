@@ -17,9 +17,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from beacon_agent.protocol import format_timestamp
+
+if TYPE_CHECKING:
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
 
 log = logging.getLogger(__name__)
 
@@ -143,16 +147,16 @@ class TraceRecorder:
     def __init__(self, path: Path, note: str = "", recorded_at: float | None = None) -> None:
         """Create the file and write the header."""
         self.path = path
-        self.start = time.time() if recorded_at is None else recorded_at
+        moment = datetime.fromtimestamp(time.time() if recorded_at is None else recorded_at, UTC)
+        # The header carries milliseconds: start from exactly that instant, so that replayed
+        # times (recorded_at + t) are the recorded ones.
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        self.start = moment.timestamp()
         self.count = 0
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle: IO[str] = path.open("w")
-        header = {
-            "trace": TRACE_VERSION,
-            "recorded_at": format_timestamp(datetime.fromtimestamp(self.start, UTC)),
-            "note": note,
-        }
+        header = {"trace": TRACE_VERSION, "recorded_at": format_timestamp(moment), "note": note}
         self._handle.write(json.dumps(header) + "\n")
 
     def write(
@@ -225,8 +229,42 @@ def scanner_kwargs(adapter: str, scan_mode: str) -> dict[str, Any]:
     return {"scanning_mode": scan_mode, "bluez": bluez}
 
 
+class Scanner(Protocol):
+    """What BleakSource needs of a scanner: BleakScanner's start and stop."""
+
+    async def start(self) -> None:
+        """Start delivering advertisements to the detection callback."""
+
+    async def stop(self) -> None:
+        """Stop scanning."""
+
+
+DetectionCallback = Callable[["BLEDevice", "AdvertisementData"], None]
+# Builds a scanner that calls the given detection callback; the default is bleak_scanner.
+ScannerFactory = Callable[[DetectionCallback], Scanner]
+
+# Watchdog steps, in escalation order, as passed to BleakSource's on_watchdog.
+RESTART_SCAN = "restart_scan"
+RESET_ADAPTER = "reset_adapter"
+GIVE_UP = "give_up"
+
+
+class ScannerStalled(RuntimeError):
+    """The scan stayed silent through a restart and an adapter reset: exit for systemd."""
+
+
+def bleak_scanner(callback: DetectionCallback, adapter: str, scan_mode: str) -> Scanner:
+    """A BleakScanner on this BlueZ adapter and scan mode (raises AdapterUnavailable)."""
+    check_adapter(adapter)
+    try:
+        from bleak import BleakScanner
+    except ImportError as exc:  # pragma: no cover - bleak is in the agent extra
+        raise AdapterUnavailable(f"bleak is not installed ({exc}); install '.[agent]'") from exc
+    return BleakScanner(callback, **scanner_kwargs(adapter, scan_mode))
+
+
 async def _power_cycle(adapter: str) -> None:
-    """Switch the adapter off and on over BlueZ's D-Bus API, the watchdog's last resort."""
+    """Switch the adapter off and on over BlueZ's D-Bus API, the watchdog's second step."""
     # D-Bus rather than btmgmt: the 'bluetooth' group may set Adapter1.Powered under BlueZ's
     # policy, while the management socket needs CAP_NET_ADMIN, which the hardened unit drops.
     try:
@@ -247,12 +285,25 @@ async def _power_cycle(adapter: str) -> None:
                 await asyncio.sleep(1.0)
         finally:
             bus.disconnect()
-    except Exception as exc:  # a failed reset is logged; the next watchdog round tries again
+    except Exception as exc:  # a failed reset is logged; if the scan stays silent, we exit
         log.error("could not power-cycle %s over D-Bus: %s", adapter, exc)
 
 
+def _has_payload(data: AdvertisementData) -> bool:
+    """Whether an advertisement carries anything (BlueZ may report bare RSSI updates)."""
+    return bool(
+        data.service_data or data.manufacturer_data or data.service_uuids or data.local_name
+    )
+
+
 class BleakSource:
-    """Live advertisements from bleak's BleakScanner, with a watchdog for silent BlueZ stalls."""
+    """Live advertisements from a BleakScanner, with a watchdog for silent BlueZ stalls.
+
+    Watchdog: no non-empty advertisement for `watchdog_silence_s` -> stop and restart the scan;
+    still silent for as long again -> power-cycle the adapter and restart the scan; still silent
+    -> raise ScannerStalled, which the CLI turns into a non-zero exit for systemd to restart.
+    An advertisement heard at any point starts the escalation over.
+    """
 
     def __init__(
         self,
@@ -262,7 +313,8 @@ class BleakSource:
         watchdog_silence_s: float = 60.0,
         recorder: TraceRecorder | None = None,
         reset_adapter: Callable[[str], Awaitable[None]] = _power_cycle,
-        on_restart: Callable[[], None] | None = None,
+        on_watchdog: Callable[[str], None] | None = None,
+        scanner_factory: ScannerFactory | None = None,
     ) -> None:
         """Prepare a scanner; nothing touches the radio before `run`."""
         self._sink = sink
@@ -271,15 +323,22 @@ class BleakSource:
         self.watchdog_silence_s = watchdog_silence_s
         self._recorder = recorder
         self._reset_adapter = reset_adapter
-        self._on_restart = on_restart
-        self._last_heard = time.monotonic()
+        self._on_watchdog = on_watchdog
+        self._make_scanner: ScannerFactory = scanner_factory or (
+            lambda callback: bleak_scanner(callback, adapter, scan_mode)
+        )
+        self._scan_started = time.monotonic()
+        self._last_heard = float("-inf")
         self.restarts = 0
+        self.adapter_resets = 0
         self.advertisements = 0
 
-    def _on_detect(self, device: Any, data: Any) -> None:
-        # bleak calls this for every advertisement, thousands of times a minute: O(1) only.
+    def on_detect(self, device: BLEDevice, data: AdvertisementData) -> None:
+        """BleakScanner's detection callback: hand the payloads on (O(1), never blocks)."""
+        # bleak calls this for every advertisement, thousands of times a minute.
         now = time.time()
-        self._last_heard = time.monotonic()
+        if _has_payload(data):
+            self._last_heard = time.monotonic()
         self.advertisements += 1
         self._sink(now, data.service_data, data.manufacturer_data, data.rssi)
         if self._recorder is not None:
@@ -294,15 +353,13 @@ class BleakSource:
                 data.service_uuids,
             )
 
-    async def _start(self) -> Any:
-        check_adapter(self.adapter)
+    async def _start(self) -> Scanner:
         try:
-            from bleak import BleakScanner
             from bleak.exc import BleakError
         except ImportError as exc:  # pragma: no cover - bleak is in the agent extra
             raise AdapterUnavailable(f"bleak is not installed ({exc}); install '.[agent]'") from exc
         try:
-            scanner = BleakScanner(self._on_detect, **scanner_kwargs(self.adapter, self.scan_mode))
+            scanner = self._make_scanner(self.on_detect)
             await scanner.start()
         except FileNotFoundError as exc:
             raise AdapterUnavailable(
@@ -316,35 +373,73 @@ class BleakSource:
             ) from exc
         except (BleakError, OSError) as exc:
             raise AdapterUnavailable(f"cannot start scanning on {self.adapter}: {exc}") from exc
-        self._last_heard = time.monotonic()
+        self._scan_started = time.monotonic()
         return scanner
 
+    async def _stop(self, scanner: Scanner) -> None:
+        try:
+            await scanner.stop()
+        except Exception as exc:  # a wedged BlueZ may fail to stop; starting again may still work
+            log.warning("could not stop the scan on %s cleanly: %s", self.adapter, exc)
+
+    def _step(self, step: str) -> None:
+        if self._on_watchdog is not None:
+            self._on_watchdog(step)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Scan until `stop` is set; restart a silent scan, then reset a still-silent adapter."""
+        """Scan until `stop` is set; raise ScannerStalled if the watchdog's remedies fail."""
         scanner = await self._start()
-        silent_restarts = 0
+        scanning = True
+        # Check a few times per silence period, at least once a second.
+        check_every = min(1.0, self.watchdog_silence_s / 5)
+        steps = 0  # watchdog steps taken since the last advertisement
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-                if time.monotonic() - self._last_heard < self.watchdog_silence_s:
-                    silent_restarts = 0
+                    await asyncio.wait_for(stop.wait(), timeout=check_every)
+                if stop.is_set():
+                    break
+                if self._last_heard >= self._scan_started:
+                    steps = 0  # heard something since the last (re)start: healthy again
+                quiet_since = max(self._last_heard, self._scan_started)
+                if time.monotonic() - quiet_since < self.watchdog_silence_s:
                     continue
                 # BlueZ can stop delivering advertisements without an error (DESIGN.md 5).
+                steps += 1
+                await self._stop(scanner)
+                scanning = False
+                if steps >= 3:
+                    log.error(
+                        "no advertisement on %s through a scan restart and an adapter reset: "
+                        "exiting so that systemd restarts the agent",
+                        self.adapter,
+                    )
+                    self._step(GIVE_UP)
+                    raise ScannerStalled(
+                        f"the scan on {self.adapter} stayed silent for "
+                        f"{3 * self.watchdog_silence_s:.0f} s through a restart and an adapter "
+                        "reset"
+                    )
+                if steps == 2:
+                    self.adapter_resets += 1
+                    log.warning(
+                        "still no advertisement on %s after restarting the scan: power-cycling "
+                        "the adapter (reset %d)",
+                        self.adapter,
+                        self.adapter_resets,
+                    )
+                    self._step(RESET_ADAPTER)
+                    await self._reset_adapter(self.adapter)
                 self.restarts += 1
-                silent_restarts += 1
-                if self._on_restart is not None:
-                    self._on_restart()
                 log.warning(
-                    "no advertisement for %.0f s on %s: restarting the scan (restart %d)",
+                    "no advertisement for %g s on %s: restarting the scan (restart %d)",
                     self.watchdog_silence_s,
                     self.adapter,
                     self.restarts,
                 )
-                await scanner.stop()
-                if silent_restarts >= 2:
-                    log.warning("the scan is still silent: power-cycling %s", self.adapter)
-                    await self._reset_adapter(self.adapter)
+                self._step(RESTART_SCAN)
                 scanner = await self._start()
+                scanning = True
         finally:
-            await scanner.stop()
+            if scanning:
+                await self._stop(scanner)
