@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from clienteling_ui import bp as tablet_bp
 from store_hub.adapters.realtime import register_floor_namespace, socketio
-from store_hub.api import enrollment, health
+from store_hub.api import enrollment, health, topology
 from store_hub.api.errors import ContractApi
 from store_hub.hub import Hub
 
@@ -17,7 +17,7 @@ def create_app(hub: Hub) -> Flask:
     app = Flask("store_hub")
     app.config.update(
         STORE_ID=hub.config.store_id,
-        API_KEYS={"enroll": hub.config.enroll_api_key},
+        API_KEYS={"enroll": hub.config.enroll_api_key, "it": hub.config.it_api_key},
         API_TITLE="Store hub",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -28,6 +28,7 @@ def create_app(hub: Hub) -> Flask:
     app.extensions["store_hub"] = hub
     api = ContractApi(app)
     api.register_blueprint(enrollment.blp)
+    api.register_blueprint(topology.blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp, url_prefix="/tablet")
     # Threads, not monkey-patching (DESIGN.md): Flask-SocketIO would prefer eventlet if present.

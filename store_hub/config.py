@@ -51,6 +51,14 @@ def _url(*schemes: str) -> Callable[[Any], str]:
     return check
 
 
+def _push_subject(value: Any) -> str:
+    # VAPID's subject is a mailto: URI (no slashes) or an https:// URL.
+    text = str(value)
+    if not (text.startswith("mailto:") and "@" in text) and not text.startswith("https://"):
+        raise ValueError("must be mailto:someone@example.com or an https:// URL")
+    return text
+
+
 def _instant(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
@@ -109,15 +117,17 @@ class HubConfig:
     commerce_api_key: str = _spec("demo-commerce-key", _text, 'commerce_api_key = "..."')
     commerce_timeout_s: float = _spec(2.0, _positive(float, 0.1, 30), "commerce_timeout_s = 2.0")
     enroll_api_key: str | None = _spec(None, _optional_text, 'enroll_api_key = "long-random"')
+    it_api_key: str | None = _spec(None, _optional_text, 'it_api_key = "long-random"')
     vapid_key_path: str = _spec(
         "var/hub/vapid_private.pem", _text, 'vapid_key_path = "/var/lib/store-hub/vapid.pem"'
     )
     push_subject: str = _spec(
         "mailto:ops@example.com",
-        _url("mailto", "https"),
+        _push_subject,
         'push_subject = "mailto:ops@shop.example"',
     )
     away_timeout_s: float = _spec(90.0, _positive(float, 5, 3600), "away_timeout_s = 90")
+    reentry_window_s: float = _spec(120.0, _positive(float, 0, 3600), "reentry_window_s = 120")
     rotation_exponent: int = _spec(10, _positive(int, 0, 15), "rotation_exponent = 10")
     offer_percent_off: int = _spec(10, _positive(int, 1, 90), "offer_percent_off = 10")
     offer_validity_minutes: int = _spec(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from store_hub.adapters.agent_config_publisher import MqttAgentConfigPublisher
 from store_hub.adapters.commerce import CommerceConnector, ReferenceStoreConnector
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
@@ -18,8 +19,10 @@ from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
 from store_hub.clock import Clock, ShiftedClock, SystemClock
 from store_hub.config import HubConfig
 from store_hub.domain.offers import ArrivalRule
+from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.arrivals import ArrivalService
 from store_hub.operations.presence import PresenceService
+from store_hub.operations.topology import Topology
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class Hub:
     clock: Clock
     db: Database
     vapid: VapidKeys
+    topology: Topology
     presence: PresenceService
     arrivals: ArrivalService
     ingest: MqttIngest
@@ -39,10 +43,13 @@ class Hub:
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
-        """Load identity and open visits, then start consuming reports."""
+        """Load topology, identity and open visits, then start consuming reports."""
         if self._started:
             return
         self.presence.load(self.clock.now())
+        # Every (re)connect republishes each approved agent's retained config: a broker that
+        # lost its retained messages, or a hub that was down while IT changed one, heals itself.
+        self.ingest.on_connected(self.topology.publish_all)
         self.ingest.start()
         self._started = True
 
@@ -85,8 +92,16 @@ def build_hub(
         clock=clock.now,
         store_name=config.store_name,
     )
+    config_publisher = MqttAgentConfigPublisher(topic_root=config.topic_root)
+    topology = Topology(db, config.store_id, config_publisher)
     presence = PresenceService(
-        db, config.store_id, timedelta(seconds=config.away_timeout_s), arrivals.on_visit_event
+        db,
+        config.store_id,
+        timedelta(seconds=config.away_timeout_s),
+        arrivals.on_visit_event,
+        topology=topology,
+        agents=AgentLedger(db, topology),
+        reentry_window=timedelta(seconds=config.reentry_window_s),
     )
     ingest = MqttIngest(
         broker_url=config.broker_url,
@@ -99,4 +114,5 @@ def build_hub(
         username=config.mqtt_username,
         password=config.mqtt_password,
     )
-    return Hub(config, clock, db, vapid, presence, arrivals, ingest, broadcaster)
+    config_publisher.bind(ingest)
+    return Hub(config, clock, db, vapid, topology, presence, arrivals, ingest, broadcaster)

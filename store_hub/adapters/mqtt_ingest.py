@@ -39,6 +39,7 @@ class ReportHandler(Protocol):
     """What the ingest hands validated messages to."""
 
     def handle_report(self, report: SightingsReport, now: datetime) -> None: ...
+    def handle_status(self, agent_id: str, status: dict[str, Any], now: datetime) -> None: ...
     def tick(self, now: datetime) -> None: ...
 
 
@@ -69,6 +70,7 @@ class MqttIngest:
         self.counters: Counter[str] = Counter()
         self.agent_status: dict[str, dict[str, Any]] = {}
         self.connected = threading.Event()
+        self._on_connected: list[Callable[[], None]] = []
         self._client = persistent_client(
             client_id, protocol, username, password, use_tls=self._address.tls
         )
@@ -82,6 +84,14 @@ class MqttIngest:
         self._worker.start()
         connect_async(self._client, self._address)
         self._client.loop_start()
+
+    def on_connected(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on paho's network thread after every (re)connect; keep it quick."""
+        self._on_connected.append(callback)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Publish on the ingest's session; paho queues it while the broker is away."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def stop(self) -> None:
         """Disconnect, then let the worker finish what is queued."""
@@ -104,6 +114,11 @@ class MqttIngest:
         )
         self.connected.set()
         log.info("ingest connected to %s:%d", self._address.host, self._address.port)
+        for callback in self._on_connected:
+            try:
+                callback()
+            except Exception:
+                log.exception("on-connect callback failed")
 
     def _on_disconnect(self, *_args: Any) -> None:
         self.connected.clear()
@@ -138,7 +153,9 @@ class MqttIngest:
                     raise ValidationError("store_id/agent_id in the payload do not match the topic")
                 self._safely(lambda now: self._handler.handle_report(report, now))
             elif address.kind == STATUS:
-                self.agent_status[address.agent_id] = load_status(body)
+                status = load_status(body)
+                self.agent_status[address.agent_id] = status
+                self._safely(lambda now: self._handler.handle_status(address.agent_id, status, now))
             self.counters["accepted"] += 1
         except (TopicError, ValueError, ValidationError) as exc:
             # ValueError covers bad JSON and bad UTF-8: count, log once per kind, drop, go on.

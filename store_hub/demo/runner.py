@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from store_hub.config import HubConfig
 from store_hub.demo.embedded_broker import EmbeddedBroker
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 STORE_ID = "s042"
 DEMO_CUSTOMERS = [f"c{n:04d}" for n in range(1, 13)]
 ENROLL_KEY = "demo-enroll-key"
+IT_KEY = "demo-it-key"
+DOOR_AGENT = "door-1"
 
 
 def _free_port() -> int:
@@ -34,6 +37,28 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+class _PublishedAtHubStart:
+    """A config publisher for set-up before the hub runs: the hub publishes on connect."""
+
+    def publish(self, store_id: str, agent_id: str, payload: dict[str, Any]) -> None:
+        """Nothing to do yet."""
+
+
+def _register_door_agent(config: HubConfig) -> None:
+    """IT's part, done for the demo: the entrance zone and the door agent in it."""
+    from store_hub.adapters.db.engine import Database
+    from store_hub.operations.topology import Topology
+
+    db = Database.connect(config.database_url)
+    try:
+        topology = Topology(db, config.store_id, _PublishedAtHubStart())
+        now = datetime.now(UTC)
+        topology.put_zone("entrance", "Entrance", "entrance", 0.0, 0.0, now)
+        topology.register_agent(DOOR_AGENT, "entrance", 0.0, None, now)
+    finally:
+        db.dispose()
 
 
 def _enroll_demo_shoppers(config: HubConfig, seed: int) -> list[tuple[str, bytes]]:
@@ -139,19 +164,23 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
         broker_url=broker_url,
         commerce_url=f"http://127.0.0.1:{commerce_port}",
         enroll_api_key=ENROLL_KEY,
+        it_api_key=IT_KEY,
         vapid_key_path=str(workdir / "vapid_private.pem"),
         http_host=host,
         http_port=port,
         away_timeout_s=60,
     )
     keys = _enroll_demo_shoppers(config, seed=42)
-    agent = start_demo_agent(STORE_ID, "door-1", broker_url, away_timeout_s=15)
+    _register_door_agent(config)
+    agent = start_demo_agent(STORE_ID, DOOR_AGENT, broker_url, away_timeout_s=15)
     walks = WalkingShoppers(keys, config.rotation_exponent, agent.feed)
     walks.start()
     print(
         f"\n  Demo store {STORE_ID} is open.\n"
         f"  Tablet:        http://{host}:{port}/tablet/?store={STORE_ID}\n"
         f"  API (OpenAPI): http://{host}:{port}/api/v1/openapi.json  (enroll key: {ENROLL_KEY})\n"
+        f"  Agent health:  http://{host}:{port}/api/v1/stores/{STORE_ID}/agents"
+        f"  (it key: {IT_KEY})\n"
         f"  MQTT broker:   {broker_url}\n"
         f"  Shoppers walk in every 8-20 s and stay 40-120 s. Ctrl-C to stop.\n",
         flush=True,

@@ -28,7 +28,7 @@ from store_hub.domain.offers import (
     OfferTerms,
     decide_arrival_offer,
 )
-from store_hub.operations.events import VisitEnded, VisitStarted
+from store_hub.operations.events import VisitEvent, VisitResumed, VisitStarted
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,12 @@ class ArrivalService:
         self._store_name = store_name
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrival")
 
-    def on_visit_event(self, event: VisitStarted | VisitEnded) -> None:
+    def on_visit_event(self, event: VisitEvent) -> None:
         """Entry point from presence: hand the work to the pool and return at once."""
         if isinstance(event, VisitStarted):
             self._pool.submit(self._guarded, self.handle_arrival, event)
+        elif isinstance(event, VisitResumed):
+            self._pool.submit(self._guarded, self.handle_return, event)
         else:
             self._broadcaster.departed(
                 event.store_id,
@@ -106,7 +108,7 @@ class ArrivalService:
         """Finish the arrivals in hand, then stop."""
         self._pool.shutdown(wait=True, cancel_futures=False)
 
-    def _guarded(self, work: Callable[[VisitStarted], None], event: VisitStarted) -> None:
+    def _guarded(self, work: Callable[[Any], None], event: VisitStarted | VisitResumed) -> None:
         try:
             work(event)
         except Exception:
@@ -148,6 +150,38 @@ class ArrivalService:
                 with self._db.transaction() as session:
                     repo.set_card(session, event.visit_id, card)
                 self._broadcaster.card_updated(event.store_id, card)
+
+    def handle_return(self, event: VisitResumed) -> None:
+        """A shopper back within the re-entry window: the same card (and offer) again."""
+        with self._db.transaction() as session:
+            visit = session.get(Visit, event.visit_id)
+            if visit is None or visit.departed_at is not None:
+                return
+            card = dict(visit.card) if visit.card is not None else None
+            if card is not None:
+                card["last_seen"] = format_timestamp(visit.last_seen)
+                card["zone"] = event.zone
+                visit.card = card
+            arrived_at = visit.arrived_at
+        if card is not None:
+            # Tablets removed the card on departure; `arrived` with the same visit_id puts it
+            # back, offer included, and no second offer is decided.
+            self._broadcaster.arrived(event.store_id, card)
+            return
+        # No card yet: the first arrival never finished (or the shopper hides from tablets,
+        # which handle_arrival checks again). Its offer check sees any offer already made.
+        self.handle_arrival(
+            VisitStarted(
+                event.store_id,
+                event.visit_id,
+                event.device_id,
+                event.customer_id,
+                arrived_at,
+                event.agent_id,
+                event.zone,
+                event.zone_id,
+            )
+        )
 
     def _still_open(self, visit_id: str, card: dict[str, Any] | None) -> bool:
         with self._db.transaction() as session:

@@ -1,7 +1,8 @@
 """From validated sightings reports to persisted visits and visit events.
 
 Owns the identity table and the presence tracker. Everything here runs on the ingest worker
-thread, except device changes from the enrollment API, hence the lock.
+thread, except device changes from the enrollment API, hence the lock. Only reports of agents
+IT approved count; an unregistered agent's reports are recorded (AgentLedger) and dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,11 +24,12 @@ from store_hub.adapters.db.models import Device, Visit
 from store_hub.domain.agent_clocks import AgentClocks
 from store_hub.domain.identity import EidTable, EnrolledDevice
 from store_hub.domain.presence import Arrived, Departed, PresenceEvent, PresenceTracker
-from store_hub.operations.events import VisitEnded, VisitStarted
+from store_hub.domain.report_sequence import SeqOutcome
+from store_hub.operations.agent_health import AgentLedger
+from store_hub.operations.events import VisitEnded, VisitEvent, VisitResumed, VisitStarted
+from store_hub.operations.topology import Topology
 
 log = logging.getLogger(__name__)
-
-VisitEvent = VisitStarted | VisitEnded
 # QoS 1 redelivers; remembering this many recent (boot_id, seq) pairs per agent is plenty.
 _DEDUPE_WINDOW = 4096
 
@@ -40,10 +43,17 @@ class PresenceService:
         store_id: str,
         away_timeout: timedelta,
         publish: Callable[[VisitEvent], None],
+        *,
+        topology: Topology,
+        agents: AgentLedger,
+        reentry_window: timedelta = timedelta(seconds=120),
     ) -> None:
         self._db = db
         self._store_id = store_id
         self._publish = publish
+        self._topology = topology
+        self._agents = agents
+        self._reentry_window = reentry_window
         self._lock = threading.Lock()
         self._table = EidTable()
         self._tracker = PresenceTracker(away_timeout)
@@ -57,6 +67,8 @@ class PresenceService:
 
     def load(self, now: datetime) -> None:
         """Fill the EID table from the database and take back visits left open by a restart."""
+        self._topology.load()
+        self._agents.load()
         with self._db.transaction() as session:
             devices = repo.active_devices(session)
             visits = repo.open_visits(session, self._store_id)
@@ -84,8 +96,19 @@ class PresenceService:
         with self._lock:
             if self._is_duplicate(report):
                 self.counters["duplicate"] += 1
+                self._agents.duplicate(report.agent_id, now)
+                return
+            if self._agents.report(report.agent_id, report.boot_id, report.seq, now) is (
+                SeqOutcome.REPEAT
+            ):
+                self.counters["duplicate"] += 1
                 return
             timing = self._clocks.observe(report.agent_id, report.sent_at, now)
+            # One dict look-up; reading it after `report` sees a just-quarantined agent too.
+            placement = self._topology.placement(report.agent_id)
+            if placement is None or not placement.approved:
+                self.counters["quarantined"] += 1
+                return
             if timing.lateness > self._late_bound:
                 self.counters["late_report"] += 1
                 return
@@ -98,7 +121,7 @@ class PresenceService:
                     continue
                 seen_at = timing.to_hub(sighting.last_seen)
                 events += self._tracker.heard(
-                    device_id, report.agent_id, None, sighting.rssi, seen_at
+                    device_id, report.agent_id, placement.zone_id, sighting.rssi, seen_at
                 )
                 touched[device_id] = seen_at
             for token in report.departed:
@@ -115,11 +138,17 @@ class PresenceService:
         with self._lock:
             return self._clocks.offsets()
 
+    def handle_status(self, agent_id: str, status: dict[str, Any], now: datetime) -> None:
+        """An agent's status or last will, for the health view."""
+        self._agents.status(agent_id, status, now)
+
     def tick(self, now: datetime) -> None:
-        """Roll EID windows forward and depart devices nobody has heard for the away timeout."""
+        """Roll EID windows forward, depart devices nobody has heard, write agent numbers."""
         with self._lock:
             self._table.refresh(now)
             self._apply(self._tracker.expire(now), {}, "")
+            offsets = self._clocks.offsets()
+        self._agents.flush(offsets)
 
     def _is_duplicate(self, report: SightingsReport) -> bool:
         seen = self._seen_reports.setdefault(report.agent_id, {})
@@ -136,7 +165,7 @@ class PresenceService:
         with self._db.transaction() as session:
             for event in events:
                 if isinstance(event, Arrived):
-                    started = self._open_visit(session, event)
+                    started = self._resume_visit(session, event) or self._open_visit(session, event)
                     if started is not None:
                         published.append(started)
                 elif isinstance(event, Departed):
@@ -154,6 +183,33 @@ class PresenceService:
         for visit_event in published:
             self._publish(visit_event)
 
+    def _resume_visit(self, session: Session, event: Arrived) -> VisitResumed | None:
+        # A shopper who stepped out for a moment (or whose phone went quiet past the away
+        # timeout) is on the same visit: no second arrival, no second offer. The database is
+        # asked, not memory, so this also holds across a hub restart.
+        last = repo.last_departed_visit(session, self._store_id, event.device_id)
+        if last is None or last.departed_at is None:
+            return None
+        if event.at > last.departed_at + self._reentry_window:
+            return None
+        last.departed_at = None
+        last.last_seen = max(last.last_seen, event.at)
+        last.zone = event.zone
+        if event.zone is not None:
+            repo.open_segment(session, last.id, event.zone, event.at)
+        self._visit_by_device[event.device_id] = (last.id, last.customer_id)
+        self.counters["reentries"] += 1
+        return VisitResumed(
+            self._store_id,
+            last.id,
+            event.device_id,
+            last.customer_id,
+            event.at,
+            event.agent_id,
+            self._topology.zone_name(event.zone),
+            event.zone,
+        )
+
     def _open_visit(self, session: Session, event: Arrived) -> VisitStarted | None:
         device = session.get(Device, event.device_id)
         if device is None or device.revoked_at is not None:
@@ -169,6 +225,9 @@ class PresenceService:
             zone=event.zone,
         )
         session.add(visit)
+        if event.zone is not None:
+            session.flush()  # the segment's foreign key needs the visit row first
+            repo.open_segment(session, visit.id, event.zone, event.at)
         self._visit_by_device[device.id] = (visit.id, device.customer_id)
         self.counters["arrivals"] += 1
         return VisitStarted(
@@ -178,6 +237,7 @@ class PresenceService:
             device.customer_id,
             event.at,
             event.agent_id,
+            self._topology.zone_name(event.zone),
             event.zone,
         )
 
@@ -190,6 +250,8 @@ class PresenceService:
         if visit is not None:
             visit.departed_at = event.at
             visit.last_seen = max(visit.last_seen, event.last_seen)
+        # The shopper was last in the zone when last heard, not when the timeout ran out.
+        repo.close_segment(session, visit_id, event.last_seen)
         self.counters["departures"] += 1
         return VisitEnded(
             self._store_id, visit_id, event.device_id, customer_id, event.at, event.last_seen

@@ -76,6 +76,7 @@ def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterato
         "STORE_HUB_BROKER_URL": mosquitto.url,
         "STORE_HUB_COMMERCE_URL": online_store,
         "STORE_HUB_ENROLL_API_KEY": "test-enroll-key",
+        "STORE_HUB_IT_API_KEY": "test-it-key",
         "STORE_HUB_VAPID_KEY_PATH": str(tmp_path / "vapid.pem"),
         "STORE_HUB_HTTP_PORT": str(port),
         "STORE_HUB_AWAY_TIMEOUT_S": "6",
@@ -138,6 +139,14 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         timeout=5,
     )
     assert response.status_code == 200, response.text
+    # IT registers the door agent and its zone; an unregistered agent's reports would be
+    # quarantined and never reach the tablet.
+    it = {"Authorization": "Bearer test-it-key"}
+    stores = f"{base}/api/v1/stores/{STORE}"
+    zone = {"name": "Entrance", "kind": "entrance"}
+    assert requests.put(f"{stores}/zones/entrance", json=zone, headers=it, timeout=5).ok
+    agent = {"zone_id": "entrance"}
+    assert requests.put(f"{stores}/agents/door-1", json=agent, headers=it, timeout=5).ok
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
@@ -179,6 +188,7 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
 
         arrived = next_event(events, "arrived", 10)
         assert arrived["customer_id"] == "c0001"
+        assert arrived["zone"] == "Entrance"
         assert arrived["profile_status"] == "ok"
         assert arrived["profile"]["first_name"]
         assert arrived["wishlist"], "c0001 has a wishlist in the reference store"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database, make_engine
 from store_hub.adapters.db.models import Base, Device, Visit
+from store_hub.operations.agent_health import AgentLedger, health_view
 from store_hub.operations.enrollment import Consents, enroll_device, revoke_device
+from store_hub.operations.topology import Topology
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, 1, 250000, tzinfo=UTC)
@@ -74,3 +77,52 @@ def test_revoking_removes_the_push_subscription_and_cascades(db: Database) -> No
     with db.transaction() as session:
         count = session.execute(text("SELECT count(*) FROM push_subscriptions")).scalar_one()
         assert count == 0
+
+
+class Unpublished:
+    def publish(self, store_id: str, agent_id: str, payload: dict[str, object]) -> None:
+        """Nothing: this test is about the database."""
+
+
+def test_topology_agent_numbers_and_segments_round_trip(db: Database) -> None:
+    topology = Topology(db, "s1", Unpublished())
+    topology.put_zone("entrance", "Entrance", "entrance", 1.5, None, NOW)
+    topology.register_agent("door-1", "entrance", -2.0, 1.0, NOW)
+    ledger = AgentLedger(db, topology)
+    later = NOW + timedelta(seconds=5)
+    for seq in (0, 3):
+        ledger.report("door-1", "b1", seq, later)
+    ledger.status("door-1", {"state": "online", "version": "1", "telemetry": {}}, later)
+    ledger.flush({"door-1": 0.25})
+    [agent] = health_view(db, topology, {})
+    assert (agent["first_seen_at"], agent["last_report_at"], agent["status_at"]) == (later,) * 3
+    assert agent["first_seen_at"].tzinfo is not None
+    assert (agent["report_count"], agent["gaps"], agent["clock_offset_s"]) == (2, 2, 0.25)
+    assert (agent["zone_name"], agent["registered_at"]) == ("Entrance", NOW)
+
+    # A restarted hub goes on counting from the saved boot state.
+    restarted = AgentLedger(db, topology)
+    restarted.load()
+    assert restarted.gaps("door-1") == 2
+
+    with db.transaction() as session:
+        device_id = enroll_device(session, "c0003", Consents(True, True, True), 10, NOW).id
+        session.add(
+            Visit(
+                id="v2",
+                store_id="s1",
+                device_id=device_id,
+                customer_id="c0003",
+                arrived_at=NOW,
+                last_seen=NOW,
+                departed_at=None,
+                zone="entrance",
+            )
+        )
+        session.flush()
+        repo.open_segment(session, "v2", "entrance", NOW)
+    with db.transaction() as session:
+        assert repo.close_segment(session, "v2", later) == 1
+        assert repo.close_segment(session, "v2", later) == 0
+        segments = repo.visit_segments(session, "v2")
+        assert [(s.zone, s.entered_at, s.left_at) for s in segments] == [("entrance", NOW, later)]

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from beacon_agent.mqtt_session import BrokerAddress, persistent_client
 from beacon_agent.protocol import (
@@ -19,12 +21,17 @@ from beacon_agent.protocol import (
     agent_topic,
     dump_report,
 )
+from store_hub.adapters.agent_config_publisher import MqttAgentConfigPublisher
+from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
+from store_hub.adapters.db.models import Visit
 from store_hub.adapters.mqtt_ingest import MqttIngest
 from store_hub.domain.eid import compute_eid, eid_token
+from store_hub.operations.agent_health import AgentLedger, health_view
 from store_hub.operations.enrollment import Consents, enroll_device, revoke_device
-from store_hub.operations.events import VisitEnded, VisitStarted
+from store_hub.operations.events import VisitEnded, VisitEvent, VisitResumed, VisitStarted
 from store_hub.operations.presence import PresenceService
+from store_hub.operations.topology import Topology
 from tests.fixtures.mosquitto import Broker
 
 pytestmark = pytest.mark.integration
@@ -40,30 +47,57 @@ def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 class Rig:
-    def __init__(self, broker: Broker, tmp_path: Path) -> None:
+    """A hub's ingest path (topology, ledger, presence, MQTT ingest) on one SQLite file."""
+
+    def __init__(self, broker: Broker, tmp_path: Path, register: bool = True) -> None:
+        self.broker = broker
         self.now = datetime.now(UTC)
         self.db = Database.connect(f"sqlite:///{tmp_path}/hub.db")
         with self.db.transaction() as session:
             self.device_id = enroll_device(
                 session, "c0001", Consents(True, True, True), 10, self.now, identity_key=KEY
             ).id
-        self.events: list[VisitStarted | VisitEnded] = []
-        self.presence = PresenceService(self.db, STORE, timedelta(seconds=90), self.events.append)
+        self.events: list[VisitEvent] = []
+        self.start_hub()
+        if register:
+            self.topology.put_zone("entrance", "Entrance", "entrance", 0.0, 0.0, self.now)
+            self.topology.register_agent("door-1", "entrance", 0.0, None, self.now)
+        self.publisher = persistent_client("agent-test")
+        address = BrokerAddress.parse(broker.url)
+        self.publisher.connect(address.host, address.port)
+        self.publisher.loop_start()
+
+    def start_hub(self) -> None:
+        """Build the hub's ingest path from the database, as a hub process does at start."""
+        config = MqttAgentConfigPublisher()
+        self.topology = Topology(self.db, STORE, config)
+        self.ledger = AgentLedger(self.db, self.topology)
+        self.presence = PresenceService(
+            self.db,
+            STORE,
+            timedelta(seconds=90),
+            self.events.append,
+            topology=self.topology,
+            agents=self.ledger,
+            reentry_window=timedelta(seconds=120),
+        )
         self.presence.load(self.now)
         self.ingest = MqttIngest(
-            broker.url,
+            self.broker.url,
             "hub-test",
             STORE,
             self.presence,
             clock=lambda: self.now,
             tick_interval_s=3600,
         )
+        config.bind(self.ingest)
         self.ingest.start()
         assert self.ingest.connected.wait(5)
-        self.publisher = persistent_client("agent-test")
-        address = BrokerAddress.parse(broker.url)
-        self.publisher.connect(address.host, address.port)
-        self.publisher.loop_start()
+
+    def restart_hub(self) -> None:
+        """Stop the ingest and build a new one on the same database (a hub restart)."""
+        self.ingest.stop()
+        self.start_hub()
 
     def send(self, topic: str, payload: bytes | str) -> None:
         self.publisher.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -74,6 +108,7 @@ class Rig:
         token: str | None = None,
         boot: str = "b1",
         agent_clock: timedelta = timedelta(0),
+        agent: str = "door-1",
     ) -> str:
         agent_now = self.now + agent_clock
         sighting = Sighting(
@@ -83,10 +118,12 @@ class Rig:
             first_seen=agent_now,
             last_seen=agent_now,
         )
-        report = SightingsReport(STORE, "door-1", boot, seq, agent_now, (sighting,))
+        report = SightingsReport(STORE, agent, boot, seq, agent_now, (sighting,))
         return json.dumps(dump_report(report))
 
     def close(self) -> None:
+        # Disconnect first: otherwise loop_stop waits out paho's one-second select.
+        self.publisher.disconnect()
         self.publisher.loop_stop()
         self.ingest.stop()
         self.db.dispose()
@@ -179,3 +216,133 @@ def test_an_agent_clock_minutes_behind_is_corrected_and_late_reports_ignored(rig
     rig.send(SIGHTINGS_TOPIC, rig.report(1, agent_clock=behind - timedelta(minutes=10)))
     wait_until(lambda: rig.presence.counters["late_report"] == 1)
     assert rig.presence.counters["reports"] == 1
+
+
+def health(rig: Rig, agent_id: str) -> dict[str, Any]:
+    rig.presence.tick(rig.now)  # the ingest's tick writes the agents' numbers
+    view = health_view(rig.db, rig.topology, rig.presence.agent_clock_offsets())
+    return next(a for a in view if a["agent_id"] == agent_id)
+
+
+def test_gaps_are_counted_per_boot_and_a_new_boot_starts_afresh(rig: Rig) -> None:
+    for count, (seq, boot, gaps) in enumerate(
+        [(0, "b1", 0), (1, "b1", 0), (4, "b1", 2), (3, "b1", 1), (0, "b2", 0), (2, "b2", 1)],
+        start=1,
+    ):
+        rig.send(SIGHTINGS_TOPIC, rig.report(seq, boot=boot))
+        wait_until(lambda count=count: rig.presence.counters["reports"] == count)  # type: ignore[misc]
+        assert rig.ledger.gaps("door-1") == gaps, (seq, boot)
+    agent = health(rig, "door-1")
+    assert (agent["boot_id"], agent["gaps"], agent["report_count"]) == ("b2", 1, 6)
+    assert agent["duplicates"] == 0
+    assert agent["last_report_at"] == rig.now
+
+
+def test_unregistered_agent_is_quarantined_until_it_approves_it(rig: Rig) -> None:
+    fitting = agent_topic("", STORE, "fit-1", SIGHTINGS)
+    rig.send(fitting, rig.report(0, agent="fit-1"))
+    wait_until(lambda: rig.presence.counters["quarantined"] == 1)
+    assert rig.events == []
+    agent = health(rig, "fit-1")
+    assert (agent["approval"], agent["zone_id"], agent["report_count"]) == ("quarantined", None, 1)
+    assert agent["first_seen_at"] == rig.now
+
+    rig.topology.put_zone("fitting-1", "Fitting room 1", "fitting_room", 4.0, 7.5, rig.now)
+    rig.topology.approve_agent("fit-1", "fitting-1", rig.now)
+    rig.send(fitting, rig.report(1, agent="fit-1"))
+    wait_until(lambda: len(rig.events) == 1)
+    started = rig.events[0]
+    assert isinstance(started, VisitStarted)
+    assert (started.zone, started.zone_id, started.agent_id) == (
+        "Fitting room 1",
+        "fitting-1",
+        "fit-1",
+    )
+    with rig.db.transaction() as session:
+        segments = [(s.zone, s.left_at) for s in repo.visit_segments(session, started.visit_id)]
+    assert segments == [("fitting-1", None)]
+    assert health(rig, "fit-1")["report_count"] == 2
+
+
+def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new_one(
+    rig: Rig,
+) -> None:
+    t0 = rig.now
+    rig.send(SIGHTINGS_TOPIC, rig.report(0))
+    wait_until(lambda: len(rig.events) == 1)
+    first = rig.events[0]
+    assert isinstance(first, VisitStarted) and first.zone == "Entrance"
+    rig.presence.tick(t0 + timedelta(seconds=91))
+    assert isinstance(rig.events[1], VisitEnded)
+
+    # Back 59 s after the departure: within the 120 s window, the same visit goes on.
+    rig.now = t0 + timedelta(seconds=150)
+    rig.send(SIGHTINGS_TOPIC, rig.report(1))
+    wait_until(lambda: len(rig.events) == 3)
+    resumed = rig.events[2]
+    assert isinstance(resumed, VisitResumed)
+    assert (resumed.visit_id, resumed.zone) == (first.visit_id, "Entrance")
+    with rig.db.transaction() as session:
+        visit = session.get(Visit, first.visit_id)
+        assert visit is not None and visit.departed_at is None
+        segments = [(s.entered_at, s.left_at) for s in repo.visit_segments(session, visit.id)]
+    assert segments == [(t0, t0), (rig.now, None)]
+    assert rig.presence.counters["arrivals"] == 1
+
+    # Gone again, and back 121 s after that departure: a new visit and a new arrival.
+    departed_at = rig.now + timedelta(seconds=91)
+    rig.presence.tick(departed_at)
+    assert isinstance(rig.events[3], VisitEnded) and rig.events[3].visit_id == first.visit_id
+    rig.now = departed_at + timedelta(seconds=121)
+    rig.send(SIGHTINGS_TOPIC, rig.report(2))
+    wait_until(lambda: len(rig.events) == 5)
+    second = rig.events[4]
+    assert isinstance(second, VisitStarted) and second.visit_id != first.visit_id
+    with rig.db.transaction() as session:
+        assert len(session.scalars(select(Visit)).all()) == 2
+
+
+def test_hub_restart_mid_visit_keeps_one_visit(rig: Rig) -> None:
+    first_report = rig.report(0)
+    rig.send(SIGHTINGS_TOPIC, first_report)
+    wait_until(lambda: len(rig.events) == 1)
+    visit_id = rig.events[0].visit_id
+    rig.presence.tick(rig.now)
+
+    rig.restart_hub()
+    rig.now += timedelta(seconds=10)
+    # A redelivery of a report from before the restart is still a duplicate, and a new report
+    # continues the restored visit: no second arrival.
+    rig.send(SIGHTINGS_TOPIC, first_report)
+    rig.send(SIGHTINGS_TOPIC, rig.report(1))
+    wait_until(lambda: rig.presence.counters["reports"] == 1)
+    assert rig.presence.counters["duplicate"] == 1
+    assert len(rig.events) == 1
+
+    rig.presence.tick(rig.now + timedelta(seconds=91))
+    ended = rig.events[1]
+    assert isinstance(ended, VisitEnded)
+    assert (ended.visit_id, ended.last_seen) == (visit_id, rig.now)
+    with rig.db.transaction() as session:
+        visits = session.scalars(select(Visit)).all()
+        assert [(v.id, v.departed_at is not None) for v in visits] == [(visit_id, True)]
+
+
+def test_status_and_last_will_reach_the_agent_table(rig: Rig) -> None:
+    topic = agent_topic("", STORE, "door-1", STATUS)
+    telemetry = {
+        "advertisements_per_s": 41.5,
+        "tokens_present": 3,
+        "last_advertisement_age_s": 0.2,
+        "scanner_restarts": 1,
+        "spool_depth": 0,
+    }
+    rig.send(topic, json.dumps({"v": 1, "state": "online", "version": "0.2", **telemetry}))
+    wait_until(lambda: health(rig, "door-1")["state"] == "online")
+    agent = health(rig, "door-1")
+    assert agent["telemetry"]["version"] == "0.2"
+    assert {k: agent["telemetry"][k] for k in telemetry} == telemetry
+    rig.send(topic, json.dumps({"v": 1, "state": "offline"}))
+    wait_until(lambda: health(rig, "door-1")["state"] == "offline")
+    # The last will says nothing else: the last telemetry stays on show.
+    assert health(rig, "door-1")["telemetry"]["tokens_present"] == 3

@@ -31,6 +31,9 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("away_timeout_s = true", "away_timeout_s must be a number"),
         ('broker_url = "tcp://x"', "broker_url must be a URL starting with mqtt:// or mqtts://"),
         ('mqtt_protocol = "3"', "mqtt_protocol must be one of '3.1.1', '5'"),
+        ("reentry_window_s = -1", "reentry_window_s must be a number between 0 and 3600"),
+        ("it_api_key = 42", "it_api_key must be a string"),
+        ('push_subject = "ops@shop"', "push_subject must be mailto:someone@example.com or"),
         ('clock_start = "2026-11-24T10:00:00"', "clock_start must include a time zone"),
         ('stor_id = "s1"', "unknown key 'stor_id'"),
         ("store_id = [", "is not valid TOML"),
@@ -53,3 +56,18 @@ def test_environment_errors_say_where(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_it_key_and_reentry_window(tmp_path: Path) -> None:
+    assert (HubConfig().it_api_key, HubConfig().reentry_window_s) == (None, 120.0)
+    path = tmp_path / "hub.toml"
+    path.write_text('it_api_key = "it-secret"\nreentry_window_s = 0\n')
+    config = load_config(path, environ={"STORE_HUB_REENTRY_WINDOW_S": "300"})
+    assert (config.it_api_key, config.reentry_window_s) == ("it-secret", 300.0)
+
+
+def test_the_sample_config_is_valid() -> None:
+    sample = Path(__file__).resolve().parents[2] / "deploy" / "hub" / "hub.sample.toml"
+    config = load_config(sample, environ={})
+    assert config.it_api_key == "CHANGE-ME"
+    assert config.reentry_window_s == 120

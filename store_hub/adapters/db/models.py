@@ -10,7 +10,9 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -135,3 +137,66 @@ class OfferDecision(Base):
     reason: Mapped[str] = mapped_column(String(64))
     offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime]
+
+
+class Zone(Base):
+    """A named area of a store floor (entrance, fitting room, till, department)."""
+
+    __tablename__ = "zones"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Floor position in metres from the store's reference corner; unknown until IT measures it.
+    x_m: Mapped[float | None] = mapped_column(Float)
+    y_m: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class Agent(Base):
+    """A store device running beacon-agent: registered by IT, or quarantined until approved."""
+
+    __tablename__ = "agents"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["store_id", "zone_id"], ["zones.store_id", "zones.zone_id"], name="fk_agents_zone"
+        ),
+    )
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "approved" (its sightings count) or "quarantined" (heard, recorded, not used).
+    approval: Mapped[str] = mapped_column(String(16))
+    zone_id: Mapped[str | None] = mapped_column(String(64))
+    calibration_offset_db: Mapped[float] = mapped_column(Float)
+    report_interval_s: Mapped[float | None] = mapped_column(Float)
+    registered_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    last_report_at: Mapped[datetime | None]
+    report_count: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    # Sequence state of the agent's current boot, so gap counting survives a hub restart.
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    last_seq: Mapped[int | None] = mapped_column(Integer)
+    gaps: Mapped[int] = mapped_column(Integer)
+    clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    # From the retained status topic: "online", or "offline" from the last will.
+    status_state: Mapped[str | None] = mapped_column(String(16))
+    status_at: Mapped[datetime | None]
+    # The last online status's fields beyond v/state (version, started_at, telemetry).
+    telemetry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class VisitSegment(Base):
+    """Time a visit spent in one zone; a visit is a sequence of these."""
+
+    __tablename__ = "visit_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]

@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from store_hub.adapters.db.models import Device, Offer, OfferDecision, PushSubscription, Visit
+from store_hub.adapters.db.models import (
+    Agent,
+    Device,
+    Offer,
+    OfferDecision,
+    PushSubscription,
+    Visit,
+    VisitSegment,
+    Zone,
+)
 from store_hub.domain.identity import EnrolledDevice
 
 
@@ -78,3 +87,59 @@ def offer_made_in_visit(session: Session, visit_id: str) -> bool:
 def record_decision(session: Session, decision: OfferDecision) -> None:
     """Keep an offer decision for measuring (sent, or not and why)."""
     session.add(decision)
+
+
+def last_departed_visit(session: Session, store_id: str, device_id: str) -> Visit | None:
+    """The device's most recently ended visit in this store, if any."""
+    return session.scalars(
+        select(Visit)
+        .where(
+            Visit.store_id == store_id,
+            Visit.device_id == device_id,
+            Visit.departed_at.is_not(None),
+        )
+        .order_by(Visit.departed_at.desc())
+        .limit(1)
+    ).first()
+
+
+def open_segment(session: Session, visit_id: str, zone: str, at: datetime) -> VisitSegment:
+    """Start the visit's time in a zone."""
+    segment = VisitSegment(visit_id=visit_id, zone=zone, entered_at=at, left_at=None)
+    session.add(segment)
+    return segment
+
+
+def close_segment(session: Session, visit_id: str, at: datetime) -> int:
+    """End the visit's open zone segment (if any) at `at`; how many were closed."""
+    result = session.execute(
+        update(VisitSegment)
+        .where(VisitSegment.visit_id == visit_id, VisitSegment.left_at.is_(None))
+        .values(left_at=at)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def visit_segments(session: Session, visit_id: str) -> list[VisitSegment]:
+    """A visit's zone segments in the order they began."""
+    return list(
+        session.scalars(
+            select(VisitSegment)
+            .where(VisitSegment.visit_id == visit_id)
+            .order_by(VisitSegment.entered_at, VisitSegment.id)
+        )
+    )
+
+
+def zones(session: Session, store_id: str) -> list[Zone]:
+    """A store's zones by id."""
+    return list(
+        session.scalars(select(Zone).where(Zone.store_id == store_id).order_by(Zone.zone_id))
+    )
+
+
+def agents(session: Session, store_id: str) -> list[Agent]:
+    """A store's agents by id, registered and quarantined."""
+    return list(
+        session.scalars(select(Agent).where(Agent.store_id == store_id).order_by(Agent.agent_id))
+    )
