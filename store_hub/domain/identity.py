@@ -36,16 +36,17 @@ from store_hub.domain.eid import (
     eid_input,
     temporary_key_input,
 )
+from store_hub.domain.eid_storage import (
+    BLOCK,
+    DELETED,
+    EMPTY,
+    MASK32,
+    DeviceGroup,
+    Generation,
+)
 
 WINDOW_MARGIN = 2
 _BATCH = 4  # windows computed ahead per key schedule; 4 cuts AES per window to about a quarter
-_EMPTY = 0
-_DELETED = 0xFFFF_FFFF  # a removed entry: look-ups probe past it, inserts may reuse it
-_NO_EPOCH = -1
-_MIN_SLOT_BITS = 4
-_MASK32 = 0xFFFF_FFFF
-_BLOCK = 16
-_ID_WIDTH = 32  # bytes per stored device id; the devices table's id column is String(32)
 
 
 @dataclass(frozen=True)
@@ -58,217 +59,13 @@ class EnrolledDevice:
     presence_consent: bool
 
 
-def _slot_bits(entries: int) -> int:
-    # At most half full: about 1.5 probes per hit and 2.5 per miss under linear probing.
-    return max(_MIN_SLOT_BITS, (2 * entries).bit_length())
-
-
-class _Generation:
-    """One rotation window's EIDs for the devices of one rotation exponent.
-
-    `slots` is a linear-probing hash table holding device number + 1 (0 empty, `_DELETED` removed)
-    at the hashed EID prefix; `eids` holds each device's EID by device number.
-    """
-
-    __slots__ = ("count", "eids", "mask", "number", "shift", "slots", "used")
-
-    def __init__(self, number: int, devices: int) -> None:
-        self.number = number
-        self.eids: array[int] = array("Q", bytes(8 * devices))
-        self.count = 0
-        self._allocate(devices)
-
-    def _allocate(self, entries: int) -> None:
-        bits = _slot_bits(entries)
-        self.slots: array[int] = array("I", bytes(4 << bits))
-        self.mask = (1 << bits) - 1
-        self.shift = 32 - bits
-        self.used = 0
-
-    def reserve(self, more: int, numbers: int, mult: int) -> bool:
-        """Make room for `more` entries and device numbers below `numbers`; True if rehashed."""
-        if len(self.eids) < numbers:
-            grown = max(numbers, 2 * len(self.eids))
-            self.eids.frombytes(bytes(8 * (grown - len(self.eids))))
-        if 2 * (self.used + more) <= len(self.slots):
-            return False
-        old = self.slots
-        self._allocate(self.count + more)
-        self.count = 0
-        for value in old:
-            if value != _EMPTY and value != _DELETED:
-                self.insert(value - 1, self.eids[value - 1], mult)
-        return True
-
-    def insert(self, number: int, eid: int, mult: int) -> None:
-        """Add a device's EID; the caller has reserved room."""
-        self.eids[number] = eid
-        slots, mask = self.slots, self.mask
-        i = (((eid >> 32) * mult) & _MASK32) >> self.shift
-        while (value := slots[i]) != _EMPTY and value != _DELETED:
-            i = (i + 1) & mask
-        if value == _EMPTY:
-            self.used += 1
-        slots[i] = number + 1
-        self.count += 1
-
-    def delete(self, number: int, mult: int) -> None:
-        """Remove a device's entry, if it has one."""
-        if number >= len(self.eids):
-            return  # allocated by add_many but not computed yet
-        slots, mask, wanted = self.slots, self.mask, number + 1
-        i = (((self.eids[number] >> 32) * mult) & _MASK32) >> self.shift
-        while (value := slots[i]) != _EMPTY:
-            if value == wanted:
-                slots[i] = _DELETED
-                self.count -= 1
-                return
-            i = (i + 1) & mask
-
-
-class _Group:
-    """The devices that share one rotation exponent, and their generations.
-
-    Device ids are kept as UTF-8 in fixed-width slots of one bytearray with an open-addressing
-    index, not as a dict of str: about 45 bytes a device instead of about 170.
-    """
-
-    __slots__ = (
-        "count",
-        "cursor",
-        "epochs",
-        "free",
-        "generations",
-        "id_lengths",
-        "id_mask",
-        "id_slots",
-        "id_used",
-        "id_width",
-        "ids",
-        "k",
-        "keys",
-        "pending",
-        "ready",
-    )
-
-    def __init__(self, k: int) -> None:
-        self.k = k
-        self.count = 0
-        self.id_width = _ID_WIDTH
-        self.ids = bytearray()
-        self.id_lengths: array[int] = array("H")  # encoded length + 1; 0 marks a free number
-        self.id_slots: array[int] = array("I", bytes(4 << _MIN_SLOT_BITS))
-        self.id_mask = (1 << _MIN_SLOT_BITS) - 1
-        self.id_used = 0
-        # Identity key, then the cached temporary key: 32 bytes per device number.
-        self.keys = bytearray()
-        # The temporary-key epoch each device's cached key belongs to (-1: none yet).
-        self.epochs: array[int] = array("i")
-        self.free: list[int] = []
-        self.generations: dict[int, _Generation] = {}  # live: within the margin of the clock
-        self.ready: dict[int, _Generation] = {}  # computed ahead, not live yet
-        self.pending: list[_Generation] = []  # being computed, for device numbers < cursor
-        self.cursor = 0
-
-    @property
-    def numbers(self) -> int:
-        """How many device numbers are allocated (live or free)."""
-        return len(self.id_lengths)
-
-    def device_id(self, number: int) -> str:
-        """The id of the device with this number."""
-        at = number * self.id_width
-        return self.ids[at : at + self.id_lengths[number] - 1].decode()
-
-    def find(self, device_id: str) -> int | None:
-        """The number of a device, if it is here."""
-        encoded = device_id.encode()
-        slots, mask, width = self.id_slots, self.id_mask, self.id_width
-        i = hash(encoded) & mask
-        while (value := slots[i]) != _EMPTY:
-            if value != _DELETED:
-                at = (value - 1) * width
-                if self.ids[at : at + self.id_lengths[value - 1] - 1] == encoded:
-                    return value - 1
-            i = (i + 1) & mask
-        return None
-
-    def allocate(self, device_id: str, identity_key: bytes) -> int:
-        """A device number for a new device (not already here), reusing a freed one first."""
-        encoded = device_id.encode()
-        if len(encoded) > self.id_width:
-            self._widen(len(encoded))
-        if self.free:
-            number = self.free.pop()
-        else:
-            number = self.numbers
-            self.ids.extend(bytes(self.id_width))
-            self.id_lengths.append(0)
-            self.keys.extend(bytes(2 * _BLOCK))
-            self.epochs.append(_NO_EPOCH)
-        at = number * self.id_width
-        self.ids[at : at + len(encoded)] = encoded
-        self.id_lengths[number] = len(encoded) + 1
-        self._index(encoded, number)
-        self.keys[2 * _BLOCK * number : 2 * _BLOCK * number + _BLOCK] = identity_key
-        self.count += 1
-        return number
-
-    def release(self, number: int) -> None:
-        """Forget a device: its id, its keys (revoked keys do not linger) and its number."""
-        slots, mask, wanted = self.id_slots, self.id_mask, number + 1
-        i = hash(self.device_id(number).encode()) & mask
-        while (value := slots[i]) != _EMPTY:
-            if value == wanted:
-                slots[i] = _DELETED
-                break
-            i = (i + 1) & mask
-        at = number * self.id_width
-        self.ids[at : at + self.id_width] = bytes(self.id_width)
-        self.id_lengths[number] = 0
-        self.keys[2 * _BLOCK * number : 2 * _BLOCK * (number + 1)] = bytes(2 * _BLOCK)
-        self.epochs[number] = _NO_EPOCH
-        self.free.append(number)
-        self.count -= 1
-
-    def _index(self, encoded: bytes, number: int) -> None:
-        if 2 * (self.id_used + 1) > len(self.id_slots):
-            bits = _slot_bits(self.count + 1)
-            self.id_slots = array("I", bytes(4 << bits))
-            self.id_mask = (1 << bits) - 1
-            self.id_used = 0
-            for other in range(self.numbers):
-                if self.id_lengths[other] and other != number:
-                    self._place(self.device_id(other).encode(), other)
-        self._place(encoded, number)
-
-    def _place(self, encoded: bytes, number: int) -> None:
-        slots, mask = self.id_slots, self.id_mask
-        i = hash(encoded) & mask
-        while (value := slots[i]) != _EMPTY and value != _DELETED:
-            i = (i + 1) & mask
-        if value == _EMPTY:
-            self.id_used += 1
-        slots[i] = number + 1
-
-    def _widen(self, width: int) -> None:
-        # Ids longer than the column allows are unexpected; re-lay the slots rather than refuse.
-        wider = bytearray(width * self.numbers)
-        for number in range(self.numbers):
-            at = number * self.id_width
-            wider[number * width : number * width + self.id_width] = self.ids[
-                at : at + self.id_width
-            ]
-        self.ids, self.id_width = wider, width
-
-
 class _Ambiguous:
     """Marker for a token more than one device could be advertising."""
 
 
 _AMBIGUOUS = _Ambiguous()
 # A live generation as look-ups need it: slots, EIDs, mask, shift and its group.
-_Live: TypeAlias = "tuple[array[int], array[int], int, int, _Group]"
+_Live: TypeAlias = "tuple[array[int], array[int], int, int, DeviceGroup]"
 
 
 class EidTable:
@@ -278,8 +75,8 @@ class EidTable:
         # A secret odd multiplier on the prefix: an enrollee who chooses identity keys cannot aim
         # many EIDs at one stretch of a table and make its probe sequences long.
         seed = secrets.randbits(32) if hash_seed is None else hash_seed
-        self._mult = (seed & _MASK32) | 1
-        self._groups: dict[int, _Group] = {}
+        self._mult = (seed & MASK32) | 1
+        self._groups: dict[int, DeviceGroup] = {}
         self._clock: int | None = None  # seconds; moved by refresh (or the first add)
         self._live: list[_Live] | None = None
         self.unknown_tokens = 0
@@ -314,7 +111,7 @@ class EidTable:
             k = device.rotation_exponent
             group = self._groups.get(k)
             if group is None:
-                group = self._groups[k] = _Group(k)
+                group = self._groups[k] = DeviceGroup(k)
                 self._roll(group, self._clock)
             fresh.setdefault(k, []).append(group.allocate(device.device_id, device.identity_key))
         for k, numbers in fresh.items():
@@ -377,13 +174,13 @@ class EidTable:
         # Every live generation is probed; an iBeacon prefix (or, astronomically rarely, a full
         # EID) shared by two devices resolves to nobody rather than possibly the wrong person.
         live = self._live if self._live is not None else self._collect_live()
-        start = (prefix * self._mult) & _MASK32
-        found: _Group | None = None
+        start = (prefix * self._mult) & MASK32
+        found: DeviceGroup | None = None
         found_number = -1
         for slots, eids, mask, shift, group in live:
             i = start >> shift
-            while (value := slots[i]) != _EMPTY:
-                if value != _DELETED:
+            while (value := slots[i]) != EMPTY:
+                if value != DELETED:
                     stored = eids[value - 1]
                     if (stored == eid) if eid is not None else (stored >> 32 == prefix):
                         if found is None:
@@ -401,7 +198,7 @@ class EidTable:
         ]
         return self._live
 
-    def _roll(self, group: _Group, clock: int) -> None:
+    def _roll(self, group: DeviceGroup, clock: int) -> None:
         """Keep exactly the generations within the margin of `clock`, computing missing ones."""
         current = clock >> group.k
         wanted = range(current - WINDOW_MARGIN, current + WINDOW_MARGIN + 1)
@@ -423,12 +220,12 @@ class EidTable:
                 group.pending, group.cursor = [], 0
             generation = group.ready.pop(number, None)
             if generation is None:
-                generation = _Generation(number, group.count)
+                generation = Generation(number, group.count)
                 self._compute(group, [generation], 0, group.numbers)
             group.generations[number] = generation
             self._live = None
 
-    def _advance(self, group: _Group, clock: int) -> None:
+    def _advance(self, group: DeviceGroup, clock: int) -> None:
         """Compute a slice of the next batch of future generations, paced by its deadline."""
         k = group.k
         current = clock >> k
@@ -441,7 +238,7 @@ class EidTable:
             # A batch never spans two temporary-key epochs, so it needs one key per device.
             epoch_windows = 1 << (EPOCH_BITS - k)
             last = min(first + _BATCH, (first // epoch_windows + 1) * epoch_windows)
-            group.pending = [_Generation(n, group.count) for n in range(first, last)]
+            group.pending = [Generation(n, group.count) for n in range(first, last)]
             group.cursor = 0
         remaining = group.numbers - group.cursor
         if remaining > 0:
@@ -456,7 +253,9 @@ class EidTable:
             group.ready.update((g.number, g) for g in group.pending)
             group.pending, group.cursor = [], 0
 
-    def _compute(self, group: _Group, targets: list[_Generation], start: int, stop: int) -> None:
+    def _compute(
+        self, group: DeviceGroup, targets: list[Generation], start: int, stop: int
+    ) -> None:
         """Fill same-epoch generations for device numbers start..stop-1: one key schedule each."""
         stop = min(stop, group.numbers)
         if stop <= start:
@@ -470,24 +269,24 @@ class EidTable:
         key_block = temporary_key_input(counters[0])
         blocks = b"".join(eid_input(k, counter) for counter in counters)
         lengths, keys, epochs = group.id_lengths, group.keys, group.epochs
-        inserts = [(g.insert, _BLOCK * i) for i, g in enumerate(targets)]
+        inserts = [(g.insert, BLOCK * i) for i, g in enumerate(targets)]
         computed = keys_computed = 0
         for number in range(start, stop):
             if not lengths[number]:
                 continue
-            at = 2 * _BLOCK * number
+            at = 2 * BLOCK * number
             if epochs[number] != epoch:
-                keys[at + _BLOCK : at + 2 * _BLOCK] = aes_ecb(keys[at : at + _BLOCK], key_block)
+                keys[at + BLOCK : at + 2 * BLOCK] = aes_ecb(keys[at : at + BLOCK], key_block)
                 epochs[number] = epoch
                 keys_computed += 1
-            out = aes_ecb(keys[at + _BLOCK : at + 2 * _BLOCK], blocks)
+            out = aes_ecb(keys[at + BLOCK : at + 2 * BLOCK], blocks)
             for insert, offset in inserts:
                 insert(number, int.from_bytes(out[offset : offset + EID_BYTES], "big"), mult)
             computed += 1
         self.eids_computed += computed * len(targets)
         self.temporary_keys_computed += keys_computed
 
-    def _insert_numbers(self, group: _Group, numbers: list[int]) -> None:
+    def _insert_numbers(self, group: DeviceGroup, numbers: list[int]) -> None:
         # Live and ready generations get every new device now; the pending batch only those
         # below its cursor, since its slices will reach the others.
         computed = [*group.generations.values(), *group.ready.values()]
@@ -498,9 +297,9 @@ class EidTable:
                     self._compute(group, same_epoch, start, stop)
 
 
-def _epoch_runs(k: int, generations: list[_Generation]) -> list[list[_Generation]]:
+def _epoch_runs(k: int, generations: list[Generation]) -> list[list[Generation]]:
     """Generations grouped by temporary-key epoch, in window order."""
-    runs: dict[int, list[_Generation]] = {}
+    runs: dict[int, list[Generation]] = {}
     for generation in sorted(generations, key=lambda g: g.number):
         epoch = ((generation.number << k) % COUNTER_MODULUS) >> EPOCH_BITS
         runs.setdefault(epoch, []).append(generation)
