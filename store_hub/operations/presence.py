@@ -69,16 +69,15 @@ class PresenceService:
         """Fill the EID table from the database and take back visits left open by a restart."""
         self._topology.load()
         self._agents.load()
-        with self._db.transaction() as session:
-            devices = repo.active_devices(session)
+        with self._db.transaction() as session, self._lock:
+            self._table.add_many(repo.active_devices(session), now)
             visits = repo.open_visits(session, self._store_id)
-        with self._lock:
-            for device in devices:
-                self._table.add(device, now)
             for visit in visits:
                 self._visit_by_device[visit.device_id] = (visit.id, visit.customer_id)
                 self._tracker.restore(visit.device_id, visit.last_seen)
-        log.info("identity table: %d devices; %d open visits restored", len(devices), len(visits))
+        log.info(
+            "identity table: %d devices; %d open visits restored", len(self._table), len(visits)
+        )
 
     def device_changed(self, device: EnrolledDevice, now: datetime) -> None:
         """Enrollment, consent change or revocation takes effect on the next report."""
