@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.browser",
     "tests.fixtures.push_service",
+    "tests.fixtures.fake_shopify",
 ]

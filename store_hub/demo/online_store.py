@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,6 +110,35 @@ class Faults:
     def matching(self, path: str) -> list[Fault]:
         """The faults that apply to a request for `path`."""
         return [fault for fault in self.active() if re.search(fault.path, path)]
+
+
+class RequestCounter:
+    """API requests received, by path; thread-safe, so tests can count the store's load."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_path: Counter[str] = Counter()
+
+    def record(self, path: str) -> None:
+        """Count one request for `path`."""
+        with self._lock:
+            self._by_path[path] += 1
+
+    def by_path(self) -> dict[str, int]:
+        """Requests so far, per path."""
+        with self._lock:
+            return dict(self._by_path)
+
+    def count(self, pattern: str = "") -> int:
+        """Requests so far whose path the regex `pattern` matches (all of them by default)."""
+        matcher = re.compile(pattern)
+        with self._lock:
+            return sum(n for path, n in self._by_path.items() if matcher.search(path))
+
+    def reset(self) -> None:
+        """Start counting from zero."""
+        with self._lock:
+            self._by_path.clear()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,12 +266,16 @@ class _Views:
 
 
 def create_app(
-    catalog: Catalog, api_key: str = DEFAULT_API_KEY, faults: Faults | None = None
+    catalog: Catalog,
+    api_key: str = DEFAULT_API_KEY,
+    faults: Faults | None = None,
+    counter: RequestCounter | None = None,
 ) -> Flask:
     """The store's WSGI app over `catalog`, answering only requests bearing `api_key`."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     faults = faults if faults is not None else Faults()
+    counter = counter if counter is not None else RequestCounter()
     views = _Views(catalog)
 
     @app.before_request
@@ -250,6 +284,7 @@ def create_app(
         if path == "/healthz" or path.startswith(f"{PREFIX}/images/"):
             return None  # public: browsers fetch images without the key
         if path.startswith(PREFIX):
+            counter.record(path)  # before faults: a failed call still reached the store
             matched = faults.matching(path)
             delay = max((f.latency_s for f in matched), default=0.0)
             if delay:
@@ -396,6 +431,7 @@ class RunningStore:
     faults: Faults
     _server: BaseWSGIServer = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    requests: RequestCounter = field(default_factory=RequestCounter)
 
     def shutdown(self) -> None:
         """Stop serving and release the port."""
@@ -417,11 +453,12 @@ def serve_in_thread(
     """Serve the store on host:port in a daemon thread; returns once it accepts connections."""
     catalog = _generate(seed, anchor=anchor or today_utc())
     injected = Faults(faults)
+    counter = RequestCounter()
     # In the demo it shares a terminal with the hub: no line per request.
     server = make_server(
         host,
         port,
-        create_app(catalog, api_key, injected),
+        create_app(catalog, api_key, injected, counter),
         threaded=True,
         request_handler=QuietRequestHandler,
     )
@@ -435,7 +472,7 @@ def serve_in_thread(
     thread.start()
     _wait_until_accepting(host, server.port)
     url = f"http://{host}:{server.port}"
-    return RunningStore(url, catalog, injected, server, thread)
+    return RunningStore(url, catalog, injected, server, thread, counter)
 
 
 def _wait_until_accepting(host: str, port: int, timeout_s: float = 5.0) -> None:

@@ -1,6 +1,8 @@
-"""Online stores behind one small protocol: the snapshot types and the reference connector."""
+"""Online stores behind one small protocol: snapshot types, connectors and the fetching policy."""
 
+from store_hub.adapters.commerce.policy import FetchPolicy, PolicyConnector
 from store_hub.adapters.commerce.reference import ReferenceStoreConnector
+from store_hub.adapters.commerce.shopify import ShopifyConnector, ShopifySettings
 from store_hub.adapters.commerce.snapshot import (
     Cart,
     CartLine,
@@ -17,9 +19,13 @@ __all__ = [
     "CartLine",
     "CommerceConnector",
     "CustomerSnapshot",
+    "FetchPolicy",
     "OrderSummary",
+    "PolicyConnector",
     "Problem",
     "Profile",
     "ReferenceStoreConnector",
+    "ShopifyConnector",
+    "ShopifySettings",
     "WishlistItem",
 ]

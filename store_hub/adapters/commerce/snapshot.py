@@ -16,8 +16,20 @@ from beacon_agent.protocol import format_timestamp
 Part = Literal["profile", "wishlist", "cart", "orders"]
 PARTS: tuple[Part, ...] = ("profile", "wishlist", "cart", "orders")
 ProblemKind = Literal[
-    "timeout", "unreachable", "unauthorized", "not_found", "http_error", "malformed"
+    "timeout",
+    "unreachable",
+    "unauthorized",
+    "not_found",
+    "http_error",
+    "malformed",
+    # The platform's rate limit left no room within the deadline (Shopify's THROTTLED, 429).
+    "throttled",
+    # The hub's circuit breaker is open: the store was not called at all.
+    "circuit_open",
 ]
+# Why a snapshot is served from the hub's cache past its freshness: a refresh is under way, or
+# the store failed just now (the tablet says "online profile unavailable, showing cached data").
+StaleReason = Literal["refreshing", "store_unavailable"]
 # The tablet shows recent history only; a connector never needs to fetch more than this.
 MAX_ORDERS = 10
 
@@ -94,7 +106,11 @@ class Problem:
 
 @dataclass(frozen=True, kw_only=True)
 class CustomerSnapshot:
-    """A shopper's online data at `fetched_at`; `partial`/`unavailable` say what is missing."""
+    """A shopper's online data at `fetched_at`; `partial`/`unavailable` say what is missing.
+
+    `stale_reason` is set when the data come from the hub's cache past its freshness; the card
+    then carries `profile_cached_at` and `profile_cache_reason` as well.
+    """
 
     customer_id: str
     status: Literal["ok", "partial", "unavailable"]
@@ -104,12 +120,21 @@ class CustomerSnapshot:
     cart: Cart | None = None
     orders: tuple[OrderSummary, ...] = ()
     problems: tuple[Problem, ...] = ()
+    # Set only by the fetching policy (cache.py) when these data are older than its TTL.
+    stale_reason: StaleReason | None = None
+    # Why the latest attempt to refresh stale data failed; empty while merely refreshing.
+    refresh_problems: tuple[Problem, ...] = ()
+
+    @property
+    def stale(self) -> bool:
+        """True when these are cached data as of `fetched_at`, older than the cache's TTL."""
+        return self.stale_reason is not None
 
     def to_card_dict(self) -> dict[str, Any]:
         """The online part of the tablet card: money as decimal strings, times RFC 3339 UTC."""
         profile = self.profile
         cart = self.cart
-        return {
+        card: dict[str, Any] = {
             "profile_status": self.status,
             "profile": None
             if profile is None
@@ -164,6 +189,11 @@ class CustomerSnapshot:
                 for o in sorted(self.orders, key=lambda o: o.placed_at, reverse=True)[:MAX_ORDERS]
             ],
         }
+        if self.stale_reason is not None:
+            # Only on stale cards, so a live card keeps exactly the keys it always had.
+            card["profile_cached_at"] = format_timestamp(self.fetched_at)
+            card["profile_cache_reason"] = self.stale_reason
+        return card
 
 
 class CommerceConnector(Protocol):
