@@ -1,0 +1,685 @@
+"""Zone accuracy of the real agent core plus the hub's fusion on a simulated store floor.
+
+A seeded simulation of a 30 m x 20 m store: six 10 m-ish zones (entrance, tills, walled fitting
+rooms, two departments and a shoes area), seven ceiling agents (two in each large department).
+Shoppers walk in from the street, browse, walk along zone boundaries or diagonally across the
+floor, and leave; their phones advertise real Eddystone-EID service data (compute_eid) every
+100-300 ms and go silent for tens of seconds when locked. Every agent hears every advertisement
+with log-distance path loss, 2.5 dB Gaussian noise, a -6 dB multipath fade on 10 % of samples,
+10 % scan loss, a -95 dBm sensitivity floor and optional fitting-room partitions.
+
+The real agent code runs per agent (beacon_agent.frames.FrameParser, TokenTracker, collect()
+once a second at each agent's own phase); reports reach the hub 20-300 ms later in arrival order
+and feed the real hub fusion (store_hub.domain.fusion.PresenceFusion), ticked once a second.
+
+Metrics, on a 0.1 s grid, per shopper between true arrival (crossing the door) and departure:
+- wrong-zone share: time the hub shows a zone other than the true one (or no zone, after a
+  false departure), over in-store time after the hub first detected the shopper; the time before
+  detection is reported separately as the arrival delay and in the strict share, not hidden;
+- zone changes per true change (flapping), arrival and departure delays (median, p90),
+  false departures, and how well the events' confidence matches how often they were right.
+
+Run: .venv/bin/python bench/accuracy.py [--seed 7] [--shoppers 40] [--minutes 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import heapq
+import math
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from beacon_agent.frames import EDDYSTONE_UUID, FrameParser
+from beacon_agent.protocol import Sighting
+from beacon_agent.tracking import TokenTracker, TrackingSettings
+from store_hub.domain.eid import compute_eid, eid_token
+from store_hub.domain.fusion import (
+    Arrived,
+    Departed,
+    FusionEvent,
+    FusionSettings,
+    PresenceFusion,
+    Reading,
+    ZoneChanged,
+)
+
+TARGET_WRONG_OVERALL = 0.05
+TARGET_WRONG_BOUNDARY = 0.12
+TARGET_CHANGES_PER_TRUE = 1.2
+ANCHOR = "published simulation of a leading open-source BLE room-presence system: 6.6 % wrong room on a diagonal walk, 22.3 % along a room boundary"  # noqa: E501
+
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+T0 = START.timestamp()
+GRID_S = 0.1
+ROTATION_EXPONENT = 10
+
+# Radio model. Eddystone tx_power is at 0 m; the spec's 41 dB takes it to 1 m.
+TX_POWER_0M = -20
+RSSI_1M = TX_POWER_0M - 41.0
+PATH_LOSS_EXPONENT = 2.2  # open-plan retail floor
+CEILING_M = 1.5  # agent on the ceiling, phone in a hand or pocket: vertical separation
+NOISE_DB = 2.5
+FADE_SHARE, FADE_DB = 0.10, 6.0
+SCAN_LOSS = 0.10
+SENSITIVITY_DBM = -95.0
+WALL_DB = 3.0  # fitting-room partition
+STORE_W, STORE_H = 30.0, 20.0
+DOOR = (5.0, 0.0)
+BOUNDARY_OFFSET_M = 1.0
+# Locked phones go quiet for tens of seconds (DESIGN.md section 5): a quiet spell of 10-70 s
+# starts on average every LOCKED_EVERY_S seconds of advertising (a shopper glancing at the
+# phone and locking it again a couple of times per visit).
+LOCKED_EVERY_S = 120.0
+LOCKED_FOR_S = (10.0, 70.0)  # how far inside a zone the boundary walk keeps
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A rectangular zone of the floor."""
+
+    name: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    walled: bool = False
+
+    def contains(self, x: float, y: float) -> bool:
+        """Whether (x, y) lies in this zone."""
+        return self.x0 <= x < self.x1 and self.y0 <= y < self.y1
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A store agent on the ceiling above (x, y), registered to a zone."""
+
+    agent_id: str
+    zone: str
+    x: float
+    y: float
+
+
+ZONES = (
+    Zone("entrance", 0, 0, 10, 10),
+    Zone("tills", 10, 0, 20, 10),
+    Zone("fitting", 20, 0, 30, 10, walled=True),
+    Zone("womens", 0, 10, 15, 20),
+    Zone("mens", 15, 10, 30, 20),
+)
+AGENTS = (
+    Agent("door-1", "entrance", 5, 5),
+    Agent("till-1", "tills", 15, 5),
+    Agent("fit-1", "fitting", 25, 5),
+    Agent("womens-1", "womens", 5, 15),
+    Agent("womens-2", "womens", 10, 15),
+    Agent("mens-1", "mens", 20, 15),
+    Agent("mens-2", "mens", 25, 15),
+)
+
+
+def zone_at(x: float, y: float) -> str | None:
+    """The true zone at (x, y); None outside the store."""
+    for zone in ZONES:
+        if zone.contains(x, y):
+            return zone.name
+    return None
+
+
+def mean_rssi(agent: Agent, x: float, y: float, walls: bool) -> float:
+    """Expected RSSI (dBm) at `agent` of a phone at (x, y): log-distance path loss (+ walls)."""
+    distance = math.sqrt((agent.x - x) ** 2 + (agent.y - y) ** 2 + CEILING_M**2)
+    rssi = RSSI_1M - 10.0 * PATH_LOSS_EXPONENT * math.log10(distance)
+    if walls:
+        for zone in ZONES:
+            if zone.walled and zone.contains(x, y) != zone.contains(agent.x, agent.y):
+                rssi -= WALL_DB
+    return rssi
+
+
+class Route:
+    """A shopper's path as timed waypoints; position by linear interpolation."""
+
+    def __init__(self, t: float, x: float, y: float) -> None:
+        """Start at (x, y) at time t."""
+        self.times = [t]
+        self.points = [(x, y)]
+
+    @property
+    def end(self) -> float:
+        """When the route ends."""
+        return self.times[-1]
+
+    def go(self, x: float, y: float, speed: float) -> Route:
+        """Walk in a straight line to (x, y) at `speed` m/s."""
+        px, py = self.points[-1]
+        self.times.append(self.end + math.hypot(x - px, y - py) / speed)
+        self.points.append((x, y))
+        return self
+
+    def wait(self, seconds: float) -> Route:
+        """Stand still."""
+        self.times.append(self.end + seconds)
+        self.points.append(self.points[-1])
+        return self
+
+    def at(self, t: float) -> tuple[float, float] | None:
+        """Position at t; None before the start or after the end (out of range)."""
+        if not self.times[0] <= t <= self.times[-1]:
+            return None
+        i = bisect.bisect_right(self.times, t) - 1
+        if i >= len(self.times) - 1:
+            return self.points[-1]
+        t0, t1 = self.times[i], self.times[i + 1]
+        (x0, y0), (x1, y1) = self.points[i], self.points[i + 1]
+        f = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
+        return x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+
+
+@dataclass
+class Shopper:
+    """One simulated shopper and their phone."""
+
+    device_id: str
+    kind: str
+    key: bytes
+    route: Route
+    interval_s: float
+    silences: list[tuple[float, float]]
+    entered: float = 0.0  # true arrival: crossing the door inwards
+    left: float = 0.0  # true departure: crossing it outwards
+    next_ad: float = 0.0
+
+    def silent(self, t: float) -> bool:
+        """Whether the phone is locked and quiet at t."""
+        return any(a <= t < b for a, b in self.silences)
+
+
+def _spot(rng: random.Random, zone: Zone) -> tuple[float, float]:
+    return rng.uniform(zone.x0 + 0.5, zone.x1 - 0.5), rng.uniform(zone.y0 + 0.5, zone.y1 - 0.5)
+
+
+def _enter(rng: random.Random, t: float) -> Route:
+    return Route(t, DOOR[0] + rng.uniform(-3, 3), -15.0).go(DOOR[0], 0.5, rng.uniform(1.0, 1.4))
+
+
+def _leave(route: Route, rng: random.Random) -> None:
+    speed = rng.uniform(1.0, 1.4)
+    route.go(DOOR[0], 0.5, speed).go(DOOR[0] + rng.uniform(-8, 8), -35.0, speed)
+
+
+def _browse(rng: random.Random, route: Route) -> None:
+    zones = [z for z in ZONES if z.name != "tills"]
+    for _ in range(rng.randint(3, 5)):
+        zone = rng.choice(zones)
+        route.go(*_spot(rng, zone), rng.uniform(1.0, 1.3))
+        for _ in range(rng.randint(1, 3)):
+            route.go(*_spot(rng, zone), rng.uniform(0.5, 0.9)).wait(rng.uniform(10, 60))
+    if rng.random() < 0.7:
+        route.go(*_spot(rng, ZONES[1]), 1.1).wait(rng.uniform(30, 90))
+
+
+def _along(rng: random.Random, route: Route, x: float, y: float) -> None:
+    """Walk slowly to (x, y), pausing at rails on the way, as a shopper browsing along it."""
+    px, py = route.points[-1]
+    steps = max(1, round(math.hypot(x - px, y - py) / 4.0))
+    for i in range(1, steps + 1):
+        route.go(px + (x - px) * i / steps, py + (y - py) * i / steps, rng.uniform(0.5, 0.8))
+        route.wait(rng.uniform(0, 10))
+
+
+def _boundary(rng: random.Random, route: Route) -> None:
+    """Along every internal boundary, BOUNDARY_OFFSET_M inside one of the two zones."""
+    low, high = 10 - BOUNDARY_OFFSET_M, 10 + BOUNDARY_OFFSET_M
+    route.go(1.0, low, 1.1)
+    _along(rng, route, 29.0, low)
+    route.go(29.0, high, 0.8)
+    _along(rng, route, 1.0, high)
+    route.go(15 - BOUNDARY_OFFSET_M, high, 1.0)
+    _along(rng, route, 15 - BOUNDARY_OFFSET_M, 19.0)
+    route.go(15 + BOUNDARY_OFFSET_M, 19.0, 0.8)
+    _along(rng, route, 15 + BOUNDARY_OFFSET_M, high)
+
+
+def _diagonal(rng: random.Random, route: Route) -> None:
+    speed = rng.uniform(0.8, 1.2)
+    route.go(0.5, 0.5, speed).go(29.5, 19.5, speed).wait(rng.uniform(10, 30))
+    route.go(29.5, 0.5, speed).go(0.5, 19.5, speed).wait(rng.uniform(10, 30))
+
+
+def make_shoppers(
+    rng: random.Random, count: int, minutes: float, locked_every_s: float = LOCKED_EVERY_S
+) -> list[Shopper]:
+    """Shoppers arriving over the run: browsers, boundary walkers and diagonal walkers."""
+    kinds = ("browse", "boundary", "browse", "diagonal", "browse")
+    walks: dict[str, Callable[[random.Random, Route], None]] = {
+        "browse": _browse,
+        "boundary": _boundary,
+        "diagonal": _diagonal,
+    }
+    # Visits last 3-8 minutes; arrivals are spread so that most are over within the run.
+    latest_start = max(0.0, minutes * 60 - 360)
+    shoppers = []
+    for index in range(count):
+        kind = kinds[index % len(kinds)]
+        route = _enter(rng, T0 + rng.uniform(0, latest_start))
+        walks[kind](rng, route)
+        _leave(route, rng)
+        silences = []
+        t = route.times[0] + rng.expovariate(1 / locked_every_s) if locked_every_s else math.inf
+        while t < route.end:
+            length = rng.uniform(*LOCKED_FOR_S)
+            silences.append((t, t + length))
+            t += length + rng.expovariate(1 / locked_every_s)
+        shopper = Shopper(
+            f"dev-{index:03d}",
+            kind,
+            rng.randbytes(16),
+            route,
+            rng.uniform(0.1, 0.3),  # Android low-latency to balanced, iOS in between
+            silences,
+            next_ad=route.times[0] + rng.uniform(0, 0.3),
+        )
+        shopper.entered, shopper.left = _crossings(route)
+        shoppers.append(shopper)
+    return shoppers
+
+
+def _crossings(route: Route) -> tuple[float, float]:
+    """First and last time on the grid the route is inside the store."""
+    inside = [
+        t
+        for t in _grid(route.times[0], route.end)
+        if (p := route.at(t)) is not None and zone_at(*p) is not None
+    ]
+    return inside[0], inside[-1] + GRID_S
+
+
+def _grid(start: float, end: float) -> Iterator[float]:
+    steps = int((end - start) / GRID_S)
+    return (start + i * GRID_S for i in range(steps + 1))
+
+
+def _when(t: float) -> datetime:
+    return START + timedelta(seconds=t - T0)
+
+
+@dataclass
+class Run:
+    """What the hub said, per device, as (hub time, event), and what it cost."""
+
+    events: dict[str, list[tuple[float, FusionEvent]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    readings: int = 0
+    advertisements: int = 0
+    first_heard: dict[str, float] = field(default_factory=dict)  # by any agent
+    last_heard: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One agent's collect(), on its way to the hub."""
+
+    agent_id: str
+    sightings: tuple[Sighting, ...]
+    departed: tuple[str, ...]
+
+
+def simulate(
+    shoppers: list[Shopper],
+    settings: FusionSettings,
+    tracking: TrackingSettings,
+    walls: bool,
+    rng: random.Random,
+) -> Run:
+    """Drive the agents' real core and the hub's fusion through the whole run."""
+    parsers = {a.agent_id: FrameParser() for a in AGENTS}
+    trackers = {a.agent_id: TokenTracker(tracking) for a in AGENTS}
+    phases = {a.agent_id: rng.random() for a in AGENTS}
+    zone_of = {a.agent_id: a.zone for a in AGENTS}
+    fusion = PresenceFusion(settings)
+    tokens: dict[str, str] = {}
+    frames: dict[tuple[str, int], dict[str, bytes]] = {}
+    run = Run()
+    # The heap holds what happens at the hub and the agents' report times, in time order.
+    queue: list[tuple[float, int, str, object]] = []
+    order = 0
+
+    def service_data(shopper: Shopper, t: float) -> dict[str, bytes]:
+        window = int(t) >> ROTATION_EXPONENT
+        data = frames.get((shopper.device_id, window))
+        if data is None:
+            eid = compute_eid(shopper.key, ROTATION_EXPONENT, int(t))
+            tokens[eid_token(eid)] = shopper.device_id
+            data = {EDDYSTONE_UUID: bytes([0x30, TX_POWER_0M & 0xFF]) + eid}
+            frames[(shopper.device_id, window)] = data
+        return data
+
+    def hub(t: float, events: list[FusionEvent]) -> None:
+        for event in events:
+            run.events[event.device_id].append((t, event))
+
+    start = int(min(s.route.times[0] for s in shoppers))
+    end = int(max(s.route.end for s in shoppers) + settings.away_timeout_s + 30)
+    for second in range(start, end):
+        for agent in AGENTS:
+            order += 1
+            heapq.heappush(queue, (second + phases[agent.agent_id], order, "collect", agent))
+        order += 1
+        heapq.heappush(queue, (second + 1.0, order, "tick", None))
+        ads: list[tuple[float, Shopper]] = []
+        for shopper in shoppers:
+            while shopper.next_ad < second + 1:
+                t = shopper.next_ad
+                shopper.next_ad += shopper.interval_s + rng.uniform(0, 0.01)  # BLE advDelay
+                if shopper.route.at(t) is not None and not shopper.silent(t):
+                    ads.append((t, shopper))
+        ads.sort(key=lambda ad: ad[0])
+        index = 0
+        while (queue and queue[0][0] < second + 1) or index < len(ads):
+            if index < len(ads) and (not queue or ads[index][0] <= queue[0][0]):
+                t, shopper = ads[index]
+                index += 1
+                run.advertisements += 1
+                if _hear(shopper, t, service_data(shopper, t), parsers, trackers, walls, rng):
+                    run.first_heard.setdefault(shopper.device_id, t)
+                    run.last_heard[shopper.device_id] = t
+                continue
+            t, _, kind, payload = heapq.heappop(queue)
+            if kind == "collect":
+                assert isinstance(payload, Agent)
+                report = Report(payload.agent_id, *trackers[payload.agent_id].collect(t))
+                order += 1
+                heapq.heappush(queue, (t + rng.uniform(0.02, 0.3), order, "report", report))
+            elif kind == "report":
+                assert isinstance(payload, Report)
+                zone = zone_of[payload.agent_id]
+                for sighting in payload.sightings:
+                    run.readings += 1
+                    reading = Reading(
+                        tokens[sighting.token],
+                        payload.agent_id,
+                        zone,
+                        sighting.rssi,
+                        sighting.last_seen,
+                    )
+                    hub(t, fusion.observe(reading))
+                for token in payload.departed:
+                    hub(t, fusion.agent_lost(tokens[token], payload.agent_id, _when(t)))
+            else:
+                hub(t, fusion.tick(_when(t)))
+    return run
+
+
+def _hear(
+    shopper: Shopper,
+    t: float,
+    data: dict[str, bytes],
+    parsers: dict[str, FrameParser],
+    trackers: dict[str, TokenTracker],
+    walls: bool,
+    rng: random.Random,
+) -> bool:
+    """One advertisement, as each agent's radio hears it (or misses it); heard by any?"""
+    position = shopper.route.at(t)
+    assert position is not None
+    heard = False
+    for agent in AGENTS:
+        if rng.random() < SCAN_LOSS:
+            continue
+        rssi = mean_rssi(agent, *position, walls) + rng.gauss(0.0, NOISE_DB)
+        if rng.random() < FADE_SHARE:
+            rssi -= FADE_DB
+        rssi = float(round(rssi))  # HCI reports whole dBm
+        if rssi < SENSITIVITY_DBM:
+            continue
+        frame = parsers[agent.agent_id].parse(data, {})
+        if frame is not None:
+            trackers[agent.agent_id].observe(frame, rssi, t)
+            heard = True
+    return heard
+
+
+@dataclass
+class Tally:
+    """Accumulated figures for one group of shoppers."""
+
+    in_store: float = 0.0
+    undetected: float = 0.0
+    detected: float = 0.0
+    wrong: float = 0.0
+    wrong_silent: float = 0.0
+    true_changes: int = 0
+    fused_changes: int = 0
+    arrival_delays: list[float] = field(default_factory=list)  # from crossing the door
+    departure_delays: list[float] = field(default_factory=list)
+    detection_latencies: list[float] = field(default_factory=list)  # from first heard
+    departure_latencies: list[float] = field(default_factory=list)  # from last heard
+    false_departures: int = 0
+    missed_departures: int = 0
+    judged: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right)
+
+    def wrong_share(self) -> float:
+        """Wrong-zone time over in-store time after detection."""
+        return self.wrong / self.detected if self.detected else 0.0
+
+    def strict_share(self) -> float:
+        """Wrong or not yet detected, over all in-store time."""
+        return (self.wrong + self.undetected) / self.in_store if self.in_store else 0.0
+
+    def changes_ratio(self) -> float:
+        """Zone changes the hub announced per true zone change."""
+        return self.fused_changes / self.true_changes if self.true_changes else 0.0
+
+
+def score(shopper: Shopper, run: Run, tally: Tally) -> None:
+    """Add one shopper's figures: compare the hub's zone with the truth on the grid."""
+    timeline = run.events.get(shopper.device_id, [])
+    steps: list[tuple[float, str | None]] = []
+    for t, event in timeline:
+        if isinstance(event, Arrived):
+            steps.append((t, event.zone))
+        elif isinstance(event, ZoneChanged):
+            steps.append((t, event.to_zone))
+            tally.fused_changes += 1
+        elif isinstance(event, Departed):
+            steps.append((t, None))
+            if t < shopper.left:
+                tally.false_departures += 1
+        if isinstance(event, Arrived | ZoneChanged) and shopper.entered <= t <= shopper.left:
+            where = shopper.route.at(t)
+            truth = zone_at(*where) if where is not None else None
+            zone = event.zone if isinstance(event, Arrived) else event.to_zone
+            tally.judged.append((event.confidence, zone == truth))
+    arrivals = [t for t, event in timeline if isinstance(event, Arrived)]
+    departures = [t for t, event in timeline if isinstance(event, Departed)]
+    detected_at = arrivals[0] if arrivals else math.inf
+    if arrivals:
+        tally.arrival_delays.append(arrivals[0] - shopper.entered)
+        tally.detection_latencies.append(arrivals[0] - run.first_heard[shopper.device_id])
+    if departures and departures[-1] >= shopper.left:
+        tally.departure_delays.append(departures[-1] - shopper.left)
+        tally.departure_latencies.append(departures[-1] - run.last_heard[shopper.device_id])
+    else:
+        tally.missed_departures += 1
+    fused: str | None = None
+    cursor = 0
+    previous_truth: str | None = None
+    for t in _grid(shopper.entered, shopper.left - GRID_S):
+        while cursor < len(steps) and steps[cursor][0] <= t:
+            fused = steps[cursor][1]
+            cursor += 1
+        where = shopper.route.at(t)
+        truth = zone_at(*where) if where is not None else None
+        if previous_truth is not None and truth != previous_truth:
+            tally.true_changes += 1
+        previous_truth = truth
+        tally.in_store += GRID_S
+        if t < detected_at:
+            tally.undetected += GRID_S
+            continue
+        tally.detected += GRID_S
+        if fused != truth:
+            tally.wrong += GRID_S
+            if shopper.silent(t):
+                tally.wrong_silent += GRID_S
+
+
+def _quantiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
+    return f"median {statistics.median(ordered):6.1f} s, p90 {p90:6.1f} s"
+
+
+def _calibration(judged: list[tuple[float, bool]]) -> list[str]:
+    lines = []
+    for low, high in ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01)):
+        picked = [(c, ok) for c, ok in judged if low <= c < high]
+        if picked:
+            mean = statistics.fmean(c for c, _ in picked)
+            right = sum(ok for _, ok in picked) / len(picked)
+            lines.append(
+                f"    confidence {low:.2f}-{min(high, 1.0):.2f}: {len(picked):4d} events, "
+                f"mean {mean:.2f}, right {right:6.1%}"
+            )
+    return lines
+
+
+def report(shoppers: list[Shopper], run: Run) -> dict[str, Tally]:
+    """Per-group tallies ("all", "browse", "boundary", "diagonal")."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for shopper in shoppers:
+        for group in ("all", shopper.kind):
+            score(shopper, run, tallies[group])
+    return tallies
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulation, print the figures, and return 1 if a target is missed."""
+    defaults = FusionSettings()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--shoppers", type=int, default=40)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--no-walls", action="store_true", help="no fitting-room partitions")
+    parser.add_argument(
+        "--locked-every",
+        type=float,
+        default=LOCKED_EVERY_S,
+        help="mean seconds between locked (silent) spells; 0 = phones never go quiet",
+    )
+    parser.add_argument("--margin", type=float, default=defaults.margin_db, help="dB")
+    parser.add_argument(
+        "--clear-margin", type=float, default=defaults.clear_margin_db, help="dB, no hold"
+    )
+    parser.add_argument("--hold", type=float, default=defaults.hold_s, help="seconds")
+    parser.add_argument("--stale", type=float, default=defaults.stale_after_s, help="seconds")
+    parser.add_argument("--settle", type=float, default=defaults.settle_s, help="seconds")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=TrackingSettings().window_size,
+        help="agent RSSI window (samples)",
+    )
+    args = parser.parse_args(argv)
+
+    settings = FusionSettings(
+        margin_db=args.margin,
+        clear_margin_db=args.clear_margin,
+        hold_s=args.hold,
+        stale_after_s=args.stale,
+        settle_s=args.settle,
+    )
+    tracking = TrackingSettings(window_size=args.window)
+    rng = random.Random(args.seed)
+    shoppers = make_shoppers(rng, args.shoppers, args.minutes, args.locked_every)
+    began = time.perf_counter()
+    run = simulate(shoppers, settings, tracking, not args.no_walls, rng)
+    tallies = report(shoppers, run)
+    elapsed = time.perf_counter() - began
+
+    print(
+        f"seed {args.seed}, {args.shoppers} shoppers over {args.minutes:g} min, "
+        f"walls {'off' if args.no_walls else 'on'}; {run.advertisements:,} advertisements, "
+        f"{run.readings:,} readings; {elapsed:.1f} s"
+    )
+    print(
+        f"phones locked: a {LOCKED_FOR_S[0]:g}-{LOCKED_FOR_S[1]:g} s quiet spell every "
+        f"{args.locked_every:g} s on average (0 = never)"
+    )
+    print(
+        f"fusion: margin {settings.margin_db:g} dB for {settings.hold_s:g} s "
+        f"(at once from {settings.clear_margin_db:g} dB), "
+        f"stale {settings.stale_after_s:g} s, settle {settings.settle_s:g} s, "
+        f"away {settings.away_timeout_s:g} s; agent: window {tracking.window_size}, "
+        f"outlier {tracking.outlier_db:g} dB, debounce {tracking.debounce_s:g} s/"
+        f"{tracking.min_samples}, away {tracking.away_timeout_s:g} s"
+    )
+    for group in ("all", "browse", "boundary", "diagonal"):
+        tally = tallies.get(group)
+        if tally is None:
+            continue
+        print(f"\n[{group}] {tally.in_store / 60:.1f} shopper-minutes in store")
+        print(
+            f"  wrong zone {tally.wrong_share():6.1%} of detected time "
+            f"(of which phone silent {tally.wrong_silent / max(tally.detected, 1e-9):5.1%}); "
+            f"wrong or undetected {tally.strict_share():6.1%} of in-store time"
+        )
+        print(
+            f"  zone changes {tally.fused_changes} for {tally.true_changes} true changes: "
+            f"{tally.changes_ratio():.2f} per true change"
+        )
+        print(
+            f"  arrival delay   {_quantiles(tally.arrival_delays)} after crossing the door "
+            f"({_quantiles(tally.detection_latencies)} after first heard)"
+        )
+        print(
+            f"  departure delay {_quantiles(tally.departure_delays)} after leaving "
+            f"({_quantiles(tally.departure_latencies)} after last heard)"
+        )
+        print(
+            f"  false departures {tally.false_departures}, "
+            f"departures missed by the end of the run {tally.missed_departures}"
+        )
+    print("\n  zone calls (arrivals and changes) by confidence, right = true zone at that moment:")
+    print("\n".join(_calibration(tallies["all"].judged)))
+    print(f"\nanchor: {ANCHOR}")
+
+    checks = [
+        ("wrong zone overall", tallies["all"].wrong_share(), "<", TARGET_WRONG_OVERALL),
+        (
+            "wrong zone, boundary walk",
+            tallies["boundary"].wrong_share(),
+            "<",
+            TARGET_WRONG_BOUNDARY,
+        ),
+        (
+            "zone changes per true change",
+            tallies["all"].changes_ratio(),
+            "<=",
+            TARGET_CHANGES_PER_TRUE,
+        ),
+    ]
+    failed = False
+    for name, value, op, target in checks:
+        ok = value < target if op == "<" else value <= target
+        failed |= not ok
+        print(f"target {name}: {value:.3f} {op} {target:g} -> {'ok' if ok else 'MISSED'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

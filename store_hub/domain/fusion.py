@@ -1,0 +1,328 @@
+"""Presence fusion for one store: agents' per-device readings -> visit and zone events (pure).
+
+Per device the latest calibrated reading from each agent is kept; a zone's strength is the
+strongest fresh reading among that zone's agents (a large zone has several agents, and the
+nearest one is the one that knows). The zone changes only when another zone beats the incumbent
+by `margin_db` continuously for `hold_s`, or at once by `clear_margin_db` (hysteresis: noise
+and multipath make two zones trade places near a wall many times a minute). Readings older
+than `stale_after_s` stop counting, so a zone whose agents no longer hear the device loses and
+an incumbent nobody hears has no claim to defend. When no agent has heard the device for
+`away_timeout_s`, or every agent that heard it says it departed, the device departs.
+
+Confidence of a zone call is a logistic in its lead over the best other zone (see
+`confidence`); events come out per device in order: Arrived, ZoneChanged, Dwell, Departed last.
+
+Time comes only from the arguments: readings carry `seen_at`, `tick` carries `now`. Each device
+keeps its own monotonic clock (the latest of those) so a reading that arrives late cannot move
+its decisions backwards. bench/accuracy.py and bench/README.md hold the numbers behind the
+defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ANY_ZONE = "*"
+# Stand-in strength for "no other zone hears it": a little below what BLE receivers report.
+NO_SIGNAL_DBM = -100.0
+# Confidence is a logistic in the separation (dB) between the chosen zone and the best other
+# zone; these two numbers are fitted to the accuracy harness (bench/README.md): at 0 dB the
+# chosen zone was right about half the time, at +6 dB about 95 % of the time.
+_CONFIDENCE_MID_DB = 0.0
+_CONFIDENCE_SCALE_DB = 2.0
+# Stands for "some agent, before the hub restarted" in a restored device's heard-by map.
+_RESTORED = ""
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """Hysteresis, ageing and dwell thresholds for one store's fusion."""
+
+    # Defaults from the accuracy harness: 2 dB for 2 s, or 5 dB at once, scored the same as the
+    # best plain rule (3 dB for 0.5 s) there, and keeps a 2 s hold against slow body shadowing,
+    # which the harness does not model.
+    margin_db: float = 2.0  # a challenger zone must beat the incumbent by this much...
+    hold_s: float = 2.0  # ...continuously for this long before the zone changes
+    # Agents report every second: six missed reports in a row mean the agent no longer hears it.
+    stale_after_s: float = 6.0
+    # Locked phones go quiet for tens of seconds (DESIGN.md section 5): 60-180 s, not 30 s.
+    away_timeout_s: float = 90.0
+    # Dwell thresholds per zone name; ANY_ZONE is the default for zones not listed.
+    dwell_thresholds_s: Mapping[str, tuple[float, ...]] = field(
+        default_factory=lambda: {ANY_ZONE: (60.0, 300.0, 900.0)}, hash=False
+    )
+    # A new device's zone is chosen once it has been heard this long, so that the reports of all
+    # agents of one interval are in (the first report to arrive is often a far agent's). The
+    # same short wait, instead of hold_s, applies when the incumbent zone has no fresh reading.
+    settle_s: float = 1.0
+    # A lead this large is not noise: the challenger takes over at once, without the hold.
+    clear_margin_db: float = 5.0
+
+    def __post_init__(self) -> None:
+        """Reject settings that would make the fusion meaningless."""
+        bad = [
+            name
+            for name, ok in {
+                "margin_db": self.margin_db >= 0,
+                "hold_s": self.hold_s >= 0,
+                "stale_after_s": self.stale_after_s > 0,
+                "away_timeout_s": self.away_timeout_s >= self.stale_after_s,
+                "settle_s": 0 <= self.settle_s < self.stale_after_s,
+                "clear_margin_db": self.clear_margin_db >= self.margin_db,
+                "dwell_thresholds_s": all(
+                    t > 0 for ts in self.dwell_thresholds_s.values() for t in ts
+                ),
+            }.items()
+            if not ok
+        ]
+        if bad:
+            raise ValueError(f"invalid fusion settings: {', '.join(bad)}")
+
+    def dwell_for(self, zone: str) -> tuple[float, ...]:
+        """Dwell thresholds (seconds, ascending) for `zone`."""
+        thresholds = self.dwell_thresholds_s.get(zone, self.dwell_thresholds_s.get(ANY_ZONE, ()))
+        return tuple(sorted(thresholds))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One agent's smoothed, calibrated RSSI of one device, as of `seen_at`."""
+
+    device_id: str
+    agent_id: str
+    zone: str
+    rssi: float
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A device not present before is now in the store, in `zone`."""
+
+    device_id: str
+    at: datetime
+    zone: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class ZoneChanged:
+    """A present device moved to another zone (`from_zone` is None only after a bare restore)."""
+
+    device_id: str
+    at: datetime
+    from_zone: str | None
+    to_zone: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Dwell:
+    """A device has stayed in `zone` for `threshold_s` (`seconds` when it was noticed)."""
+
+    device_id: str
+    at: datetime
+    zone: str
+    seconds: float
+    threshold_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Departed:
+    """A present device is no longer heard by any agent; `zone` is where it was last."""
+
+    device_id: str
+    at: datetime
+    last_seen: datetime
+    zone: str | None
+    confidence: float = 1.0
+
+
+FusionEvent = Arrived | ZoneChanged | Dwell | Departed
+
+
+def confidence(separation_db: float) -> float:
+    """Probability-like confidence that the chosen zone is right, from its lead in dB."""
+    z = (separation_db - _CONFIDENCE_MID_DB) / _CONFIDENCE_SCALE_DB
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass
+class _Device:
+    first_heard: datetime
+    last_seen: datetime
+    clock: datetime
+    readings: dict[str, Reading] = field(default_factory=dict)  # fresh ones only
+    heard_by: dict[str, datetime] = field(default_factory=dict)  # within the away timeout
+    arrived: bool = False
+    zone: str | None = None
+    zone_since: datetime | None = None
+    pending: str | None = None  # the challenger zone, while it leads by the margin
+    pending_since: datetime | None = None
+    dwell_done: set[float] = field(default_factory=set)
+    zone_confidence: float = 1.0
+
+
+class PresenceFusion:
+    """Who is in one store and in which zone, from many agents' readings."""
+
+    def __init__(self, settings: FusionSettings) -> None:
+        """Start with nobody present."""
+        self._settings = settings
+        self._devices: dict[str, _Device] = {}
+
+    @property
+    def settings(self) -> FusionSettings:
+        """The settings in force."""
+        return self._settings
+
+    def observe(self, reading: Reading) -> list[FusionEvent]:
+        """Take one agent's reading of one device; events it settles (arrival, zone change)."""
+        state = self._devices.get(reading.device_id)
+        if state is None:
+            state = _Device(reading.seen_at, reading.seen_at, reading.seen_at)
+            self._devices[reading.device_id] = state
+        state.heard_by.pop(_RESTORED, None)
+        previous = state.readings.get(reading.agent_id)
+        if previous is None or reading.seen_at >= previous.seen_at:
+            state.readings[reading.agent_id] = reading
+        heard = state.heard_by.get(reading.agent_id)
+        if heard is None or reading.seen_at > heard:
+            state.heard_by[reading.agent_id] = reading.seen_at
+        state.last_seen = max(state.last_seen, reading.seen_at)
+        return self._evaluate(reading.device_id, state, reading.seen_at)
+
+    def agent_lost(self, device_id: str, agent_id: str, at: datetime) -> list[FusionEvent]:
+        """An agent reported the device departed; depart it if no agent hears it any more."""
+        state = self._devices.get(device_id)
+        if state is None:
+            return []
+        heard = state.heard_by.get(agent_id)
+        if heard is not None and (at - heard).total_seconds() < self._settings.away_timeout_s / 2:
+            # An agent departs a token it has not heard for its own away timeout (60 s or more),
+            # so having heard this device more recently means it heard the next token of a
+            # rotated EID: the departed token is the old one, not the device.
+            return []
+        state.heard_by.pop(agent_id, None)
+        state.heard_by.pop(_RESTORED, None)
+        state.readings.pop(agent_id, None)
+        if not state.heard_by:
+            return self._depart(device_id, state, at)
+        return self._evaluate(device_id, state, at)
+
+    def tick(self, now: datetime) -> list[FusionEvent]:
+        """Age readings out, settle pending zone changes and dwell, depart the long unheard."""
+        away = self._settings.away_timeout_s
+        events: list[FusionEvent] = []
+        for device_id, state in list(self._devices.items()):
+            for agent_id, heard in list(state.heard_by.items()):
+                if (now - heard).total_seconds() >= away:
+                    del state.heard_by[agent_id]
+            if state.heard_by:
+                events += self._evaluate(device_id, state, now)
+            else:
+                events += self._depart(device_id, state, now)
+        return events
+
+    def restore(
+        self, device_id: str, zone: str | None, zone_since: datetime, last_seen: datetime
+    ) -> None:
+        """Take back a device present before a hub restart, without a new arrival."""
+        state = _Device(last_seen, last_seen, last_seen, arrived=True, zone=zone)
+        state.zone_since = zone_since
+        state.heard_by[_RESTORED] = last_seen
+        if zone is not None:
+            # Thresholds crossed while the hub was still running were announced then.
+            reached = (last_seen - zone_since).total_seconds()
+            state.dwell_done = {t for t in self._settings.dwell_for(zone) if t <= reached}
+        self._devices[device_id] = state
+
+    def present(self) -> dict[str, str | None]:
+        """Each present device and its current zone."""
+        return {d: s.zone for d, s in self._devices.items() if s.arrived}
+
+    def _depart(self, device_id: str, state: _Device, at: datetime) -> list[FusionEvent]:
+        del self._devices[device_id]
+        if not state.arrived:
+            return []  # heard too briefly to have arrived: nothing to announce
+        return [Departed(device_id, at, state.last_seen, state.zone)]
+
+    def _evaluate(self, device_id: str, state: _Device, at: datetime) -> list[FusionEvent]:
+        settings = self._settings
+        now = state.clock = max(state.clock, at)
+        strengths: dict[str, float] = {}
+        for agent_id, reading in list(state.readings.items()):
+            if (now - reading.seen_at).total_seconds() > settings.stale_after_s:
+                del state.readings[agent_id]
+            elif reading.rssi > strengths.get(reading.zone, -math.inf):
+                strengths[reading.zone] = reading.rssi
+        events: list[FusionEvent] = []
+        if not state.arrived:
+            if not strengths or (now - state.first_heard).total_seconds() < settings.settle_s:
+                return events
+            zone = max(strengths, key=strengths.__getitem__)
+            state.arrived, state.zone, state.zone_since = True, zone, now
+            events.append(Arrived(device_id, now, zone, _confidence(strengths, zone)))
+        else:
+            events += self._challenge(device_id, state, strengths, now)
+        if state.zone in strengths:
+            # While nobody hears the device (a locked phone) the last judgement stands.
+            state.zone_confidence = _confidence(strengths, state.zone)
+        events += self._dwell(device_id, state, now)
+        return events
+
+    def _challenge(
+        self, device_id: str, state: _Device, strengths: dict[str, float], now: datetime
+    ) -> list[FusionEvent]:
+        incumbent = state.zone
+        rivals = [zone for zone in strengths if zone != incumbent]
+        if not rivals:
+            state.pending = None
+            return []
+        challenger = max(rivals, key=strengths.__getitem__)
+        held = strengths.get(incumbent) if incumbent is not None else None
+        settings = self._settings
+        if held is None:
+            # An incumbent nobody hears any more has no claim to defend: wait only to settle.
+            wait = settings.settle_s
+        else:
+            lead = strengths[challenger] - held
+            if lead < settings.margin_db:
+                state.pending = None
+                return []
+            wait = 0.0 if lead >= settings.clear_margin_db else settings.hold_s
+        if state.pending != challenger or state.pending_since is None:
+            state.pending, state.pending_since = challenger, now
+        if (now - state.pending_since).total_seconds() < wait:
+            return []
+        state.zone, state.zone_since = challenger, now
+        state.pending = None
+        state.dwell_done = set()
+        conf = _confidence(strengths, challenger)
+        return [ZoneChanged(device_id, now, incumbent, challenger, conf)]
+
+    def _dwell(self, device_id: str, state: _Device, now: datetime) -> list[FusionEvent]:
+        if state.zone is None or state.zone_since is None:
+            return []
+        stayed = (now - state.zone_since).total_seconds()
+        events: list[FusionEvent] = []
+        for threshold in self._settings.dwell_for(state.zone):
+            if threshold > stayed:
+                break
+            if threshold not in state.dwell_done:
+                state.dwell_done.add(threshold)
+                events.append(
+                    Dwell(device_id, now, state.zone, stayed, threshold, state.zone_confidence)
+                )
+        return events
+
+
+def _confidence(strengths: Mapping[str, float], zone: str) -> float:
+    """Confidence in `zone` from its lead over the best other zone (or over no signal)."""
+    others = [value for name, value in strengths.items() if name != zone]
+    runner_up = max(others) if others else NO_SIGNAL_DBM
+    return confidence(strengths[zone] - runner_up)
