@@ -116,6 +116,35 @@ class HubConfig:
     )
     commerce_api_key: str = _spec("demo-commerce-key", _text, 'commerce_api_key = "..."')
     commerce_timeout_s: float = _spec(2.0, _positive(float, 0.1, 30), "commerce_timeout_s = 2.0")
+    commerce_connector: str = _spec(
+        "reference", _choice("reference", "shopify"), 'commerce_connector = "shopify"'
+    )
+    commerce_cache_ttl_s: float = _spec(
+        300.0, _positive(float, 1, 86400), "commerce_cache_ttl_s = 300"
+    )
+    commerce_max_stale_s: float = _spec(
+        21600.0, _positive(float, 1, 7 * 86400), "commerce_max_stale_s = 21600"
+    )
+    commerce_cache_size: int = _spec(
+        5000, _positive(int, 1, 10_000_000), "commerce_cache_size = 5000"
+    )
+    commerce_breaker_failures: int = _spec(
+        5, _positive(int, 1, 1000), "commerce_breaker_failures = 5"
+    )
+    commerce_breaker_cooldown_s: float = _spec(
+        30.0, _positive(float, 1, 3600), "commerce_breaker_cooldown_s = 30"
+    )
+    shopify_shop: str | None = _spec(None, _optional_text, 'shopify_shop = "acme.myshopify.com"')
+    shopify_access_token: str | None = _spec(
+        None, _optional_text, 'shopify_access_token = "shpat_..."'
+    )
+    shopify_api_version: str = _spec("2025-07", _text, 'shopify_api_version = "2025-07"')
+    shopify_wishlist_metafield: str = _spec(
+        "custom.wishlist", _text, 'shopify_wishlist_metafield = "custom.wishlist"'
+    )
+    shopify_sizes_metafield: str = _spec(
+        "custom.sizes", _text, 'shopify_sizes_metafield = "custom.sizes"'
+    )
     enroll_api_key: str | None = _spec(None, _optional_text, 'enroll_api_key = "long-random"')
     it_api_key: str | None = _spec(None, _optional_text, 'it_api_key = "long-random"')
     vapid_key_path: str = _spec(
@@ -136,6 +165,21 @@ class HubConfig:
     clock_start: datetime | None = _spec(
         None, _instant, 'clock_start = "2026-11-24T10:00:00Z"  # only to replay a recorded trace'
     )
+
+    def __post_init__(self) -> None:
+        if self.commerce_connector == "shopify" and not (
+            self.shopify_shop and self.shopify_access_token
+        ):
+            raise ConfigError(
+                'config error: commerce_connector = "shopify" needs shopify_shop and '
+                'shopify_access_token; set them like: shopify_shop = "acme.myshopify.com" and '
+                'shopify_access_token = "shpat_..."'
+            )
+        if self.commerce_cache_ttl_s > self.commerce_max_stale_s:
+            raise ConfigError(
+                "config error: commerce_cache_ttl_s must not exceed commerce_max_stale_s "
+                f"({self.commerce_cache_ttl_s} > {self.commerce_max_stale_s})"
+            )
 
     def with_overrides(self, **values: Any) -> HubConfig:
         """A copy with some values replaced, each validated like a file value."""

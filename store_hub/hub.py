@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from store_hub.adapters.agent_config_publisher import MqttAgentConfigPublisher
-from store_hub.adapters.commerce import CommerceConnector, ReferenceStoreConnector
+from store_hub.adapters.commerce import (
+    CommerceConnector,
+    FetchPolicy,
+    PolicyConnector,
+    ReferenceStoreConnector,
+    ShopifyConnector,
+    ShopifySettings,
+)
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.mqtt_ingest import MqttIngest
@@ -40,6 +47,7 @@ class Hub:
     arrivals: ArrivalService
     ingest: MqttIngest
     broadcaster: FloorBroadcaster
+    commerce: CommerceConnector
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -59,6 +67,8 @@ class Hub:
             self.ingest.stop()
             self.arrivals.shutdown()
             self._started = False
+        if isinstance(self.commerce, PolicyConnector):
+            self.commerce.close()
         self.db.dispose()
 
     def floor_snapshot(self, store_id: str) -> list[dict[str, Any]]:
@@ -77,12 +87,10 @@ def build_hub(
     db = Database.connect(config.database_url)
     vapid = load_or_create_vapid(Path(config.vapid_key_path))
     broadcaster = FloorBroadcaster(socketio)
+    commerce = commerce or online_store(config, clock)
     arrivals = ArrivalService(
         db=db,
-        commerce=commerce
-        or ReferenceStoreConnector(
-            config.commerce_url, config.commerce_api_key, timeout_s=config.commerce_timeout_s
-        ),
+        commerce=commerce,
         push=push or WebPushSender(vapid, subject=config.push_subject),
         broadcaster=broadcaster,
         rule=ArrivalRule(
@@ -92,6 +100,9 @@ def build_hub(
         clock=clock.now,
         store_name=config.store_name,
     )
+    if isinstance(commerce, PolicyConnector):
+        # A profile refreshed in the background fills in the card of a shopper on the floor.
+        commerce.cache.on_refresh = arrivals.on_profile_refreshed
     config_publisher = MqttAgentConfigPublisher(topic_root=config.topic_root)
     topology = Topology(db, config.store_id, config_publisher)
     presence = PresenceService(
@@ -115,4 +126,46 @@ def build_hub(
         password=config.mqtt_password,
     )
     config_publisher.bind(ingest)
-    return Hub(config, clock, db, vapid, topology, presence, arrivals, ingest, broadcaster)
+    return Hub(
+        config,
+        clock,
+        db,
+        vapid,
+        topology,
+        presence,
+        arrivals,
+        ingest,
+        broadcaster,
+        commerce=commerce,
+    )
+
+
+def online_store(config: HubConfig, clock: Clock) -> PolicyConnector:
+    """The configured online store connector behind the cache, breaker and retry policy."""
+    store: CommerceConnector
+    if config.commerce_connector == "shopify":
+        assert config.shopify_shop and config.shopify_access_token  # HubConfig checked both
+        store = ShopifyConnector(
+            ShopifySettings(
+                shop=config.shopify_shop,
+                access_token=config.shopify_access_token,
+                api_version=config.shopify_api_version,
+                wishlist_metafield=config.shopify_wishlist_metafield,
+                sizes_metafield=config.shopify_sizes_metafield,
+                timeout_s=config.commerce_timeout_s,
+            )
+        )
+    else:
+        store = ReferenceStoreConnector(
+            config.commerce_url, config.commerce_api_key, timeout_s=config.commerce_timeout_s
+        )
+    policy = FetchPolicy(
+        ttl_s=config.commerce_cache_ttl_s,
+        max_stale_s=config.commerce_max_stale_s,
+        max_entries=config.commerce_cache_size,
+        failure_threshold=config.commerce_breaker_failures,
+        cooldown_s=config.commerce_breaker_cooldown_s,
+        attempt_timeout_s=config.commerce_timeout_s,
+        retry_deadline_s=config.commerce_timeout_s + 0.5,
+    )
+    return PolicyConnector(store, policy, name=config.commerce_connector, clock=clock.now)

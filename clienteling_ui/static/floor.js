@@ -294,9 +294,21 @@ const PROFILE_NOTES = {
   partial: ["note--warn", "Online profile unavailable in part"],
 };
 
-function profileNote(status) {
-  const note = PROFILE_NOTES[status];
-  return note ? h("p", { class: `note ${note[0]}`, text: note[1] }) : null;
+function profileNote(card) {
+  // A card from the hub's cache says how old it is, so nobody trusts a stale cart blindly.
+  const cachedAt = parseTime(card.profile_cached_at);
+  if (cachedAt !== null) {
+    const when = timeFormat.format(cachedAt);
+    const text =
+      card.profile_cache_reason === "store_unavailable"
+        ? `Online profile unavailable, showing cached data from ${when}`
+        : `Showing cached data from ${when}, refreshing…`;
+    return h("p", { class: "note note--warn", "data-testid": "profile-note", text });
+  }
+  const note = PROFILE_NOTES[card.profile_status];
+  return note
+    ? h("p", { class: `note ${note[0]}`, "data-testid": "profile-note", text: note[1] })
+    : null;
 }
 
 function sizesLine(profile) {
@@ -365,7 +377,7 @@ function renderCard(card) {
         lifetime ? h("span", { class: "card__ltv", text: `${lifetime} lifetime` }) : null,
       ),
     ),
-    profileNote(card.profile_status),
+    profileNote(card),
     sizesLine(profile),
     offerSection(card.offer),
     wishlistSection(card.wishlist),

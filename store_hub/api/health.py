@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from store_hub.adapters.commerce import PolicyConnector
 from store_hub.api.context import hub
 
 bp = Blueprint("health", __name__)
@@ -22,4 +23,5 @@ def healthz() -> dict[str, Any]:
         "presence": dict(h.presence.counters),
         "agents": {agent: status.get("state") for agent, status in h.ingest.agent_status.items()},
         "agent_clock_offsets_s": h.presence.agent_clock_offsets(),
+        "commerce": h.commerce.health() if isinstance(h.commerce, PolicyConnector) else None,
     }

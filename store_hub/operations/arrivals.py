@@ -14,8 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy import select
+
 from beacon_agent.protocol import format_timestamp
-from store_hub.adapters.commerce import CommerceConnector
+from store_hub.adapters.commerce import CommerceConnector, CustomerSnapshot
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Device, Offer, OfferDecision, Visit
@@ -52,6 +54,28 @@ def interest_items(card: dict[str, Any]) -> list[OfferItem]:
         for i in card.get("wishlist", [])
     ]
     return items
+
+
+# What a card from cached data says about it; a fresh profile drops them.
+CACHE_NOTE_KEYS = ("profile_cached_at", "profile_cache_reason")
+
+
+def pending_card(event: VisitStarted) -> dict[str, Any]:
+    """The card of a shopper who just walked in, before the online store has answered."""
+    return {
+        "visit_id": event.visit_id,
+        "customer_id": event.customer_id,
+        "device_id": event.device_id,
+        "arrived_at": format_timestamp(event.arrived_at),
+        "last_seen": format_timestamp(event.arrived_at),
+        "zone": event.zone,
+        "profile_status": "pending",
+        "profile": None,
+        "wishlist": [],
+        "cart": None,
+        "orders": [],
+        "offer": None,
+    }
 
 
 def offer_card(offer: Offer) -> dict[str, Any]:
@@ -116,7 +140,7 @@ class ArrivalService:
             log.exception("arrival handling failed for visit %s", event.visit_id)
 
     def handle_arrival(self, event: VisitStarted) -> None:
-        """Fetch the shopper's online data, decide the offer, tell the tablet and the phone."""
+        """Tell the tablets at once, then fill the card in with the online profile and offer."""
         with self._db.transaction() as session:
             device = session.get(Device, event.device_id)
             if device is None:
@@ -125,24 +149,22 @@ class ArrivalService:
             may_offer = device.consent_offers
         if not (may_show or may_offer):
             return
+        card = pending_card(event)
+        if may_show:
+            if not self._still_open(event.visit_id, card):
+                return
+            # The online store may be slow or down: the associate sees the shopper now and the
+            # card fills in when the profile comes.
+            self._broadcaster.arrived(event.store_id, card)
         snapshot = self._commerce.fetch_customer(event.customer_id)
-        card: dict[str, Any] = {
-            "visit_id": event.visit_id,
-            "customer_id": event.customer_id,
-            "device_id": event.device_id,
-            "arrived_at": format_timestamp(event.arrived_at),
-            "last_seen": format_timestamp(event.arrived_at),
-            "zone": event.zone,
-            **snapshot.to_card_dict(),
-            "offer": None,
-        }
+        card = {**card, **snapshot.to_card_dict()}
         offer = self._decide_offer(event, card, may_offer)
         if offer is not None:
             card["offer"] = offer_card(offer)
         if not self._still_open(event.visit_id, card if may_show else None):
             return
         if may_show:
-            self._broadcaster.arrived(event.store_id, card)
+            self._broadcaster.card_updated(event.store_id, card)
         if offer is not None:
             self._deliver(offer, event)
             if may_show:
@@ -150,6 +172,26 @@ class ArrivalService:
                 with self._db.transaction() as session:
                     repo.set_card(session, event.visit_id, card)
                 self._broadcaster.card_updated(event.store_id, card)
+
+    def on_profile_refreshed(self, snapshot: CustomerSnapshot) -> None:
+        """A profile refreshed in the background: update the cards of that shopper's visits."""
+        online = snapshot.to_card_dict()
+        updated: list[tuple[str, dict[str, Any]]] = []
+        with self._db.transaction() as session:
+            visits = session.scalars(
+                select(Visit).where(
+                    Visit.customer_id == snapshot.customer_id, Visit.departed_at.is_(None)
+                )
+            )
+            for visit in visits:
+                if visit.card is None:
+                    continue  # not shown on tablets (consent), or its arrival is still running
+                card = {k: v for k, v in visit.card.items() if k not in CACHE_NOTE_KEYS}
+                card.update(online)
+                visit.card = card
+                updated.append((visit.store_id, card))
+        for store_id, card in updated:
+            self._broadcaster.card_updated(store_id, card)
 
     def handle_return(self, event: VisitResumed) -> None:
         """A shopper back within the re-entry window: the same card (and offer) again."""

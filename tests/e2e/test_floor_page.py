@@ -284,6 +284,36 @@ def test_snapshot_lists_newest_first_with_notes(
     expect(page.get_by_role("listitem", name="Jonas Weber")).to_be_visible()
 
 
+def test_a_card_from_cached_data_says_from_when(
+    page: Page, hub: Hub, served: tuple[Hub, LiveServer]
+) -> None:
+    cached_at = datetime.now(UTC) - timedelta(minutes=7)
+    stale = {
+        **amelia(),
+        "profile_cached_at": rfc3339(cached_at),
+        "profile_cache_reason": "store_unavailable",
+    }
+    hub.floor.append(stale)
+
+    open_floor(page, served)
+
+    note = page.locator(CARDS).get_by_test_id("profile-note")
+    # The page runs in Europe/London; the note gives the fetch time as the associate reads it.
+    local = page.evaluate(
+        "at => new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit'})"
+        ".format(Date.parse(at))",
+        rfc3339(cached_at),
+    )
+    expect(note).to_have_text(f"Online profile unavailable, showing cached data from {local}")
+    # The cached profile is still shown: an associate can work with it.
+    expect(page.locator(CARDS).get_by_test_id("cart")).to_contain_text("Belted trench coat")
+
+    hub.broadcaster.card_updated(STORE, {**stale, "profile_cache_reason": "refreshing"})
+    expect(note).to_have_text(f"Showing cached data from {local}, refreshing…")
+    hub.broadcaster.card_updated(STORE, amelia())
+    expect(note).to_have_count(0)
+
+
 def test_screenshot_of_a_busy_floor(page: Page, hub: Hub, served: tuple[Hub, LiveServer]) -> None:
     hub.floor.extend([amelia(), jonas(), guest("v-1004", "c-20417", 1)])
 
