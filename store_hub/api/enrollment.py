@@ -9,10 +9,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from beacon_agent.protocol import format_timestamp
 from store_hub.adapters.db.repositories import enrolled
 from store_hub.api.auth import require_scope
 from store_hub.api.context import hub
+from store_hub.domain.identity import EnrolledDevice
 from store_hub.operations import enrollment as ops
+from store_hub.operations import erasure
 
 blp = Blueprint(
     "enrollment", __name__, url_prefix="/api/v1", description="Device enrollment and push"
@@ -66,6 +69,15 @@ class PushRegistrationSchema(Schema):
 class PushRegisteredSchema(Schema):
     device_id = fields.String()
     kind = fields.String()
+
+
+class ErasureSchema(Schema):
+    customer_id = fields.String()
+    erased = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "rows deleted or unlinked, by table"},
+    )
 
 
 class VapidPublicKeySchema(Schema):
@@ -154,3 +166,36 @@ class VapidPublicKey(MethodView):
         app back end is involved.
         """
         return {"application_server_key": hub().vapid.application_server_key}
+
+
+@blp.route("/customers/<string:customer_id>/erase")
+class CustomerErasure(MethodView):
+    @require_scope("enroll")
+    @blp.response(200, ErasureSchema)
+    def post(self, customer_id: str) -> dict[str, Any]:
+        """Erase everything the hub holds about a customer, in every table and cache.
+
+        Idempotent: erasing a customer the hub does not know answers with zero counts.
+        """
+        if not 1 <= len(customer_id) <= 64 or customer_id == erasure.ERASED:
+            abort(422, message="customer_id must be 1-64 characters and not a placeholder")
+        h = hub()
+        with h.db.transaction() as session:
+            report = erasure.erase_customer(session, customer_id)
+        now = h.clock.now()
+        for device_id in report.device_ids:
+            # Without consent a device leaves the EID table: its tokens stop resolving now.
+            h.presence.device_changed(EnrolledDevice(device_id, bytes(16), 0, False), now)
+        for visit in report.open_visits:
+            h.broadcaster.departed(
+                visit.store_id,
+                {
+                    "visit_id": visit.visit_id,
+                    "customer_id": customer_id,
+                    "departed_at": format_timestamp(now),
+                },
+            )
+        erase_cached = getattr(h.commerce, "erase", None)
+        if callable(erase_cached):
+            erase_cached(customer_id)
+        return {"customer_id": customer_id, "erased": report.rows}
