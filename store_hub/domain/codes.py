@@ -22,3 +22,14 @@ def normalise_code(typed: str) -> str:
     if len(cleaned) != CODE_LENGTH or any(ch not in ALPHABET for ch in cleaned):
         raise ValueError("an offer code is 10 letters and digits, e.g. 7K2QX-M9D4T")
     return f"{cleaned[:5]}-{cleaned[5:]}"
+
+
+def is_code(text: str) -> bool:
+    """True when `text` is a code in canonical form (XXXXX-XXXXX, Crockford alphabet)."""
+    raw = text.replace("-", "", 1)
+    return (
+        len(text) == CODE_LENGTH + 1
+        and text[5:6] == "-"
+        and len(raw) == CODE_LENGTH
+        and all(ch in ALPHABET for ch in raw)
+    )
