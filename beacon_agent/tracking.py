@@ -1,8 +1,9 @@
 """Per-token RSSI smoothing, presence debounce and away timeout; pure, the clock is injected.
 
-`observe` is on the detection-callback path and does O(1) work (a dict look-up, a bounded list
-append, a few attribute updates); the RSSI filter runs only in `collect`, once per token per
-report interval, so its cost does not scale with the advertising rate.
+`observe` is on the detection-callback path and does O(1) work (a dict look-up, bounded list
+appends, amortised O(1) trimming of samples older than the window, a few attribute updates); the
+RSSI filter runs only in `collect`, once per token per report interval, so its cost does not
+scale with the advertising rate.
 """
 
 from __future__ import annotations
@@ -45,10 +46,18 @@ class TrackingSettings:
     reference_rssi_1m: float | None = None
     path_loss_exponent: float = 2.0
     max_distance_m: float = 50.0
-    # RSSI filter: median-anchored mean over the last window_size raw samples, ignoring samples
-    # more than outlier_db from the median (see _robust_mean for why this and not a Kalman).
-    window_size: int = 10
+    # RSSI filter over the raw samples of the last window_s seconds (at least
+    # window_min_samples of them, at most window_size): with `trend`, the level at the newest
+    # sample of a line fitted to them (no lag on a walking shopper's ramp); without, their mean
+    # (no lag only when standing). Either way samples more than outlier_db off the median (or off
+    # the line) are ignored: see _robust_mean for why this and not a Kalman filter. The span is
+    # set in time, not in samples: a count of 10 was 1 s of a 10 Hz phone but 3.3 s of a 3 Hz
+    # one. window_size only bounds memory. Defaults from bench/accuracy.py (bench/README.md).
+    window_size: int = 40
     outlier_db: float = 5.0
+    window_s: float = 4.0
+    window_min_samples: int = 3
+    trend: bool = True
     # A silence longer than this restarts the RSSI window (the old samples describe a place the
     # phone may have left) and, for a token not yet present, restarts its debounce.
     gap_reset_s: float = 10.0
@@ -65,6 +74,8 @@ class TrackingSettings:
             "path_loss_exponent": self.path_loss_exponent > 0,
             "max_distance_m": self.max_distance_m >= MIN_DISTANCE_M,
             "window_size": self.window_size >= 1,
+            "window_s": self.window_s > 0,
+            "window_min_samples": 1 <= self.window_min_samples <= self.window_size,
             "outlier_db": self.outlier_db > 0,
             "gap_reset_s": self.gap_reset_s > 0,
             "max_tokens": self.max_tokens >= 1,
@@ -86,6 +97,7 @@ class _Track:
         "present",
         "samples",
         "since",
+        "times",
         "tx_power",
         "window",
     )
@@ -97,6 +109,7 @@ class _Track:
         self.present = False
         # A short list, not deque(maxlen=...): a deque costs 760 bytes even when nearly empty.
         self.window: list[float] = []
+        self.times: list[float] = []  # when each sample in `window` was heard
         self.samples = 0  # since the last collect
         self.since = now  # first sample since the last collect
         self.tx_power: int | None = None
@@ -108,12 +121,55 @@ def _robust_mean(window: list[float], outlier_db: float) -> float:
     # Why not a Kalman filter: multipath fades and body shadowing are one-sided, heavy-tailed
     # drops of 5-20 dB, not Gaussian noise; a Kalman filter follows each one part of the way,
     # while the median anchor ignores them outright until they become the majority (when the
-    # signal really has changed). The window is a handful of floats, so sorting it is cheap.
-    ordered = sorted(window)
-    mid = len(ordered) // 2
-    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    kept = [value for value in ordered if abs(value - median) <= outlier_db]
+    # signal really has changed). The window is a few dozen floats, so sorting it is cheap.
+    median = _median(window)
+    kept = [value for value in window if abs(value - median) <= outlier_db]
     return sum(kept) / len(kept) if kept else median
+
+
+def _line(values: list[float], times: list[float]) -> tuple[float, float, float]:
+    """Least-squares line through (times, values): (mean time, level there, slope in dB/s)."""
+    n = len(values)
+    t_mean = sum(times) / n
+    v_mean = sum(values) / n
+    sxx = sum((t - t_mean) ** 2 for t in times)
+    if n < 3 or sxx <= 0.0:
+        return t_mean, v_mean, 0.0
+    sxy = sum((t - t_mean) * (v - v_mean) for t, v in zip(times, values, strict=True))
+    return t_mean, v_mean, sxy / sxx
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _robust_trend(window: list[float], times: list[float], outlier_db: float) -> float:
+    """Level at the newest sample of a line through the window, fitted without outliers."""
+    # A walking shopper's RSSI is a ramp over a few seconds: a mean (or median) of the window
+    # reports where the phone was half a window ago, a line evaluated at its newest sample has no
+    # lag on a ramp. A least-squares line would be dragged by a fade on the newest sample (the
+    # point with the most leverage), so outliers are judged against a resistant line first
+    # (slope between the medians of the two halves, level at the median residual), then the
+    # least-squares line is fitted to what is left.
+    n = len(window)
+    if n < 4:
+        return _robust_mean(window, outlier_db)
+    half = n // 2
+    dt = _median(times[half:]) - _median(times[:half])
+    slope = (_median(window[half:]) - _median(window[:half])) / dt if dt > 0 else 0.0
+    t_ref = times[-1]
+    level = _median([v - slope * (t - t_ref) for t, v in zip(times, window, strict=True)])
+    kept = [
+        i
+        for i, (t, v) in enumerate(zip(times, window, strict=True))
+        if abs(v - level - slope * (t - t_ref)) <= outlier_db
+    ]
+    if len(kept) < 3:
+        return level
+    t_mean, v_mean, fitted = _line([window[i] for i in kept], [times[i] for i in kept])
+    return v_mean + fitted * (t_ref - t_mean)
 
 
 def _utc(moment: float) -> datetime:
@@ -139,6 +195,8 @@ class TokenTracker:
         self._debounce_s = settings.debounce_s
         self._gap_reset_s = settings.gap_reset_s
         self._window_size = settings.window_size
+        self._window_s = settings.window_s
+        self._window_min = settings.window_min_samples
         self._max_tokens = settings.max_tokens
 
     @property
@@ -151,6 +209,7 @@ class TokenTracker:
         if settings.window_size < self._window_size:
             for track in self._tracks.values():
                 del track.window[: -settings.window_size]
+                del track.times[: -settings.window_size]
         self._apply(settings)
 
     def note_advertisement(self, now: float) -> None:
@@ -171,13 +230,19 @@ class TokenTracker:
             track = self._tracks[token] = _Track(now, frame.kind)
         elif now - track.last_heard > self._gap_reset_s:
             track.window.clear()
+            track.times.clear()
             if not track.present:
                 track.first_heard = now
                 track.heard = 0
-        window = track.window
+        window, times = track.window, track.times
         window.append(rssi)
+        times.append(now)
         if len(window) > self._window_size:
-            del window[0]
+            del window[0], times[0]
+        # Each sample is dropped once, so this loop is O(1) amortised.
+        cutoff = now - self._window_s
+        while len(window) > self._window_min and times[0] < cutoff:
+            del window[0], times[0]
         track.last_heard = now
         track.tx_power = frame.tx_power
         if not track.samples:
@@ -210,7 +275,10 @@ class TokenTracker:
 
     def _sighting(self, token: str, track: _Track) -> Sighting:
         settings = self._settings
-        raw = _robust_mean(track.window, settings.outlier_db)
+        if settings.trend:
+            raw = _robust_trend(track.window, track.times, settings.outlier_db)
+        else:
+            raw = _robust_mean(track.window, settings.outlier_db)
         rssi = min(RSSI_MAX, max(RSSI_MIN, raw + settings.calibration_offset_db))
         return Sighting(
             token=token,

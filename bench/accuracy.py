@@ -4,9 +4,9 @@ A seeded simulation of a 30 m x 20 m store: six 10 m-ish zones (entrance, tills,
 rooms, two departments and a shoes area), seven ceiling agents (two in each large department).
 Shoppers walk in from the street, browse, walk along zone boundaries or diagonally across the
 floor, and leave; their phones advertise real Eddystone-EID service data (compute_eid) every
-100-300 ms and go silent for tens of seconds when locked. Every agent hears every advertisement
-with log-distance path loss, 2.5 dB Gaussian noise, a -6 dB multipath fade on 10 % of samples,
-10 % scan loss, a -95 dBm sensitivity floor and optional fitting-room partitions.
+100-300 ms and now and then go silent for tens of seconds while locked. Every agent hears every
+advertisement with log-distance path loss, 2.5 dB Gaussian noise, a -6 dB multipath fade on
+10 % of samples, 10 % scan loss, a -95 dBm sensitivity floor and optional fitting-room partitions.
 
 The real agent code runs per agent (beacon_agent.frames.FrameParser, TokenTracker, collect()
 once a second at each agent's own phase); reports reach the hub 20-300 ms later in arrival order
@@ -77,11 +77,16 @@ WALL_DB = 3.0  # fitting-room partition
 STORE_W, STORE_H = 30.0, 20.0
 DOOR = (5.0, 0.0)
 BOUNDARY_OFFSET_M = 1.0
-# Locked phones go quiet for tens of seconds (DESIGN.md section 5): a quiet spell of 10-70 s
-# starts on average every LOCKED_EVERY_S seconds of advertising (a shopper glancing at the
-# phone and locking it again a couple of times per visit).
-LOCKED_EVERY_S = 120.0
-LOCKED_FOR_S = (10.0, 70.0)  # how far inside a zone the boundary walk keeps
+# Quiet spells of a phone whose screen is locked: a spell of LOCKED_FOR_S starts on average every
+# LOCKED_EVERY_S seconds of advertising. An app can only advertise Eddystone-EID with the screen
+# locked on Android, from a foreground service, which keeps advertising (AltBeacon library docs);
+# what makes it quiet is the OS stopping the advertiser without a callback, reported minutes
+# apart (about 7 and 15 min in two projects' logs), until the app's periodic restart (60 s in
+# one of them). Hence one 10-70 s spell per 10 minutes; bench/README.md gives the sources, and
+# --locked-every 120 (the previous guess) the harsher case. iPhones cannot advertise it in the
+# background at all: not simulated.
+LOCKED_EVERY_S = 600.0
+LOCKED_FOR_S = (10.0, 70.0)
 
 
 @dataclass(frozen=True)
@@ -587,12 +592,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--hold", type=float, default=defaults.hold_s, help="seconds")
     parser.add_argument("--stale", type=float, default=defaults.stale_after_s, help="seconds")
+    parser.add_argument(
+        "--no-trend", action="store_true", help="agent filter: window mean, not a fitted line"
+    )
     parser.add_argument("--settle", type=float, default=defaults.settle_s, help="seconds")
     parser.add_argument(
         "--window",
         type=int,
         default=TrackingSettings().window_size,
-        help="agent RSSI window (samples)",
+        help="agent RSSI window (most samples)",
+    )
+    parser.add_argument(
+        "--window-s",
+        type=float,
+        default=TrackingSettings().window_s,
+        help="agent RSSI window (seconds)",
     )
     args = parser.parse_args(argv)
 
@@ -603,7 +617,9 @@ def main(argv: list[str] | None = None) -> int:
         stale_after_s=args.stale,
         settle_s=args.settle,
     )
-    tracking = TrackingSettings(window_size=args.window)
+    tracking = TrackingSettings(
+        window_size=args.window, window_s=args.window_s, trend=not args.no_trend
+    )
     rng = random.Random(args.seed)
     shoppers = make_shoppers(rng, args.shoppers, args.minutes, args.locked_every)
     began = time.perf_counter()
@@ -624,7 +640,9 @@ def main(argv: list[str] | None = None) -> int:
         f"fusion: margin {settings.margin_db:g} dB for {settings.hold_s:g} s "
         f"(at once from {settings.clear_margin_db:g} dB), "
         f"stale {settings.stale_after_s:g} s, settle {settings.settle_s:g} s, "
-        f"away {settings.away_timeout_s:g} s; agent: window {tracking.window_size}, "
+        f"away {settings.away_timeout_s:g} s; agent: window {tracking.window_s:g} s "
+        f"({tracking.window_min_samples}-{tracking.window_size} samples, "
+        f"{'line' if tracking.trend else 'mean'}), "
         f"outlier {tracking.outlier_db:g} dB, debounce {tracking.debounce_s:g} s/"
         f"{tracking.min_samples}, away {tracking.away_timeout_s:g} s"
     )

@@ -17,6 +17,7 @@ T0 = 1_764_000_000.0
 EID = TokenFrame("eid:0123456789abcdef", -20, "eddystone-eid")  # 1 m reference: -61 dBm
 IB = TokenFrame("ib:01234567", -59, "ibeacon")
 SETTINGS = TrackingSettings()
+MEAN = replace(SETTINGS, trend=False)  # the window's robust mean instead of a fitted line
 
 
 def hear(
@@ -99,26 +100,62 @@ def test_a_six_db_fade_is_rejected() -> None:
 
 
 def test_outliers_both_ways_are_rejected_but_noise_is_averaged() -> None:
-    tracker = present_tracker()
+    tracker = present_tracker(settings=MEAN)
     samples = [-62.0, -58.0, -61.0, -59.0, -45.0, -60.0, -78.0, -61.0, -59.0, -60.0]
-    hear(tracker, EID, samples, T0 + 3)
+    hear(tracker, EID, samples, T0 + 3, step=0.25)
     sighting = only(tracker.collect(T0 + 9)[0])
     # Median -60; the +15 dB reflection and the -18 dB fade are dropped; the rest average -60.
     assert sighting.rssi == pytest.approx(-60.0)
 
 
-def test_a_lasting_change_is_followed_once_it_is_the_majority() -> None:
+def test_the_mean_follows_a_lasting_change_once_it_is_the_majority() -> None:
+    tracker = present_tracker(settings=MEAN)
+    hear(tracker, EID, [-60.0] * 8, T0 + 3)  # up to T0 + 6.5
+    tracker.collect(T0 + 7)
+    hear(tracker, EID, [-72.0] * 4, T0 + 7, step=0.25)  # 8 of -60 and 4 of -72 in the 4 s
+    assert only(tracker.collect(T0 + 8)[0]).rssi == pytest.approx(-60.0)
+    hear(tracker, EID, [-72.0] * 6, T0 + 8, step=0.25)  # now 6 of -60 and 10 of -72
+    assert only(tracker.collect(T0 + 10)[0]).rssi == pytest.approx(-72.0)
+
+
+def ramp(start: float, slope: float, count: int, step: float) -> list[float]:
+    return [start + slope * n * step for n in range(count)]
+
+
+def test_the_fitted_line_follows_a_walk_without_lag_where_the_mean_lags() -> None:
+    # Walking away from the agent: -3 dB/s at 10 Hz, for 4 s.
+    samples = ramp(-60.0, -3.0, 40, 0.1)
+    line, mean = present_tracker(), present_tracker(settings=MEAN)
+    for tracker in (line, mean):
+        hear(tracker, EID, samples, T0 + 3, step=0.1)
+    assert only(line.collect(T0 + 7)[0]).rssi == pytest.approx(samples[-1])
+    # The mean reports where the phone was half a window (2 s, 6 dB) ago.
+    assert only(mean.collect(T0 + 7)[0]).rssi == pytest.approx(samples[-1] + 5.85)
+
+
+def test_the_fitted_line_ignores_a_fade_on_the_newest_sample() -> None:
+    # The newest sample has the most leverage on a line: a least-squares fit through this one
+    # would end 2.5 dB low.
+    samples = ramp(-60.0, -3.0, 40, 0.1)
     tracker = present_tracker()
-    hear(tracker, EID, [-60.0] * 10, T0 + 3)
-    tracker.collect(T0 + 9)
-    hear(tracker, EID, [-72.0] * 4, T0 + 9)
-    assert only(tracker.collect(T0 + 11)[0]).rssi == pytest.approx(-60.0)
-    hear(tracker, EID, [-72.0] * 2, T0 + 11)
-    assert only(tracker.collect(T0 + 12)[0]).rssi == pytest.approx(-72.0)
+    hear(tracker, EID, [*samples[:-1], samples[-1] - 6.0], T0 + 3, step=0.1)
+    assert only(tracker.collect(T0 + 7)[0]).rssi == pytest.approx(samples[-1])
+
+
+def test_the_window_spans_window_s_but_keeps_a_slow_phones_last_samples() -> None:
+    settings = replace(MEAN, window_s=1.0, window_min_samples=3)
+    fast = present_tracker(settings=settings)
+    hear(fast, EID, [-80.0] * 10 + [-60.0] * 10, T0 + 3, step=0.1)  # 10 Hz: 1 s is 10 samples
+    assert only(fast.collect(T0 + 5)[0]).rssi == pytest.approx(-60.0)
+    slow = present_tracker(settings=settings)
+    hear(slow, EID, [-80.0, -80.0, -60.0, -60.0], T0 + 3, step=1.0)  # 1 Hz: the last 3
+    assert only(slow.collect(T0 + 7)[0]).rssi == pytest.approx(-60.0)
+    hear(slow, EID, [-63.0], T0 + 7)  # the sample from T0 + 5 is still one of the last 3
+    assert only(slow.collect(T0 + 8)[0]).rssi == pytest.approx(-61.0)
 
 
 def test_window_is_bounded_and_restarts_after_a_silence() -> None:
-    tracker = present_tracker(settings=replace(SETTINGS, window_size=4))
+    tracker = present_tracker(settings=replace(MEAN, window_size=4, window_min_samples=3))
     hear(tracker, EID, [-50.0] * 3 + [-70.0] * 4, T0 + 3)
     assert only(tracker.collect(T0 + 7)[0]).rssi == pytest.approx(-70.0)
     tracker.observe(EID, -80.0, T0 + 30)  # 24 s of silence: the -70s describe another place
@@ -126,9 +163,9 @@ def test_window_is_bounded_and_restarts_after_a_silence() -> None:
 
 
 def test_shrinking_the_window_at_run_time_keeps_the_newest_samples() -> None:
-    tracker = present_tracker()
+    tracker = present_tracker(settings=MEAN)
     hear(tracker, EID, [-60.0] * 7 + [-70.0] * 3, T0 + 3)
-    tracker.update_settings(replace(SETTINGS, window_size=3))
+    tracker.update_settings(replace(MEAN, window_size=3, window_min_samples=3))
     tracker.collect(T0 + 8)
     hear(tracker, EID, [-70.0], T0 + 8)
     assert only(tracker.collect(T0 + 9)[0]).rssi == pytest.approx(-70.0)
@@ -306,7 +343,8 @@ def test_collect_output_round_trips_through_the_wire_schema() -> None:
     )
     loaded = load_report(json.loads(json.dumps(dump_report(report))))
     assert [s.token for s in loaded.sightings] == [EID.token]
-    assert loaded.sightings[0].rssi == pytest.approx(-65.8, abs=0.05)
+    # A flat line through the samples of the last 4 s without the -90 fade, + 1.25 dB.
+    assert loaded.sightings[0].rssi == pytest.approx(-65.7, abs=0.05)
     assert loaded.sightings[0].distance_m == pytest.approx(sightings[0].distance_m, abs=0.005)
     assert loaded.sightings[0].first_seen == at(3)
     assert loaded.departed == ("eid:fedcba9876543210",)
@@ -338,6 +376,9 @@ def test_last_advertisement_time_and_non_token_notes() -> None:
         {"away_timeout_s": 0.0},
         {"min_samples": 0},
         {"window_size": 0},
+        {"window_s": 0.0},
+        {"window_min_samples": 0},
+        {"window_min_samples": 11, "window_size": 10},
         {"path_loss_exponent": 0.0},
         {"calibration_offset_db": math.nan},
     ],
