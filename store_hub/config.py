@@ -14,7 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from store_hub.domain.fusion import ANY_ZONE, FusionSettings
+
 ENV_PREFIX = "STORE_HUB_"
+_FUSION = FusionSettings()
 
 
 class ConfigError(ValueError):
@@ -87,6 +90,19 @@ def _optional_text(value: Any) -> str | None:
     return None if value in (None, "") else _text(value)
 
 
+def _seconds_list(value: Any) -> tuple[float, ...]:
+    # A TOML array, or "60,300,900" from an environment variable.
+    problem = "must be a list of seconds, each between 1 and 86400, e.g. [60, 300, 900]"
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(problem)
+    check = _positive(float, 1, 86400)
+    try:
+        return tuple(sorted({check(item) for item in items if item != ""}))
+    except ValueError:
+        raise ValueError(problem) from None
+
+
 def _spec(default: Any, parse: Callable[[Any], Any], example: str) -> Any:
     return field(default=default, metadata={"parse": parse, "example": example})
 
@@ -157,6 +173,17 @@ class HubConfig:
     )
     away_timeout_s: float = _spec(90.0, _positive(float, 5, 3600), "away_timeout_s = 90")
     reentry_window_s: float = _spec(120.0, _positive(float, 0, 3600), "reentry_window_s = 120")
+    # Zone fusion (store_hub/domain/fusion.py; bench/README.md has the numbers behind defaults).
+    zone_margin_db: float = _spec(
+        _FUSION.margin_db, _positive(float, 0, 30), "zone_margin_db = 2.0"
+    )
+    zone_hold_s: float = _spec(_FUSION.hold_s, _positive(float, 0, 60), "zone_hold_s = 2.0")
+    reading_stale_after_s: float = _spec(
+        _FUSION.stale_after_s, _positive(float, 2, 600), "reading_stale_after_s = 6"
+    )
+    dwell_thresholds_s: tuple[float, ...] = _spec(
+        _FUSION.dwell_for(ANY_ZONE), _seconds_list, "dwell_thresholds_s = [60, 300, 900]"
+    )
     rotation_exponent: int = _spec(10, _positive(int, 0, 15), "rotation_exponent = 10")
     offer_percent_off: int = _spec(10, _positive(int, 1, 90), "offer_percent_off = 10")
     offer_validity_minutes: int = _spec(
@@ -227,3 +254,19 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     }
     values.update(_parse_all(overrides, "environment (STORE_HUB_*)"))
     return HubConfig(**values)
+
+
+def fusion_settings(config: HubConfig) -> FusionSettings:
+    """The zone fusion's settings from the hub's configuration."""
+    return replace(
+        _FUSION,
+        margin_db=config.zone_margin_db,
+        # A lead this clear switches at once; it can never be below the ordinary margin.
+        clear_margin_db=max(_FUSION.clear_margin_db, config.zone_margin_db),
+        hold_s=config.zone_hold_s,
+        # A device unheard for the away timeout has left, so no reading outlives it (a short
+        # away timeout, as in the demo, shortens the default with it).
+        stale_after_s=min(config.reading_stale_after_s, config.away_timeout_s),
+        away_timeout_s=config.away_timeout_s,
+        dwell_thresholds_s={ANY_ZONE: config.dwell_thresholds_s},
+    )

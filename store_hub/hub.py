@@ -24,10 +24,11 @@ from store_hub.adapters.push import PushSender, WebPushSender
 from store_hub.adapters.realtime import FloorBroadcaster, socketio
 from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
 from store_hub.clock import Clock, ShiftedClock, SystemClock
-from store_hub.config import HubConfig
+from store_hub.config import HubConfig, fusion_settings
 from store_hub.domain.offers import ArrivalRule
 from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.arrivals import ArrivalService
+from store_hub.operations.floor import FloorUpdates, route_presence_events
 from store_hub.operations.presence import PresenceService
 from store_hub.operations.topology import Topology
 
@@ -109,10 +110,14 @@ def build_hub(
         db,
         config.store_id,
         timedelta(seconds=config.away_timeout_s),
-        arrivals.on_visit_event,
+        # Arrivals and departures go to the arrival pipeline; zone changes and dwell to the card.
+        route_presence_events(
+            arrivals.on_visit_event, FloorUpdates(db, broadcaster).on_floor_event
+        ),
         topology=topology,
         agents=AgentLedger(db, topology),
         reentry_window=timedelta(seconds=config.reentry_window_s),
+        fusion_settings=fusion_settings(config),
     )
     ingest = MqttIngest(
         broker_url=config.broker_url,

@@ -5,6 +5,9 @@ Namespace ``/floor``. A tablet connects with ``auth={"store_id": ...}``, joins t
 emits ``resync``. The hub then pushes ``arrived``, ``card_updated`` and ``departed`` to the room.
 Cards are JSON-ready dicts (visit_id, customer_id, device_id, arrived_at, last_seen, zone,
 profile_status, profile, wishlist, cart, orders, offer); this module passes them through as is.
+Once the shopper changes zone (or reaches a dwell threshold) the card also carries zone_id,
+zone_since (when they entered the zone) and dwell_s (seconds in it at the last threshold
+reached, 0 on entering), sent as ``card_updated``; tablets count the live dwell from zone_since.
 """
 
 from __future__ import annotations

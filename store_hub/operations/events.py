@@ -15,10 +15,14 @@ class VisitStarted:
     device_id: str
     customer_id: str
     arrived_at: datetime
-    agent_id: str
+    # The agent whose report settled the arrival, if it is in the arrival zone; None when the
+    # hub's clock settled it (arrival waits a moment for every agent's report).
+    agent_id: str | None
     # `zone` is the zone's display name (what the tablet shows); `zone_id` the stable key.
     zone: str | None
     zone_id: str | None = None
+    # How sure the fusion is of the zone (0-1, see store_hub.domain.fusion.confidence).
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,10 @@ class VisitResumed:
     device_id: str
     customer_id: str
     resumed_at: datetime
-    agent_id: str
+    agent_id: str | None
     zone: str | None
     zone_id: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,4 +52,39 @@ class VisitEnded:
     last_seen: datetime
 
 
+@dataclass(frozen=True)
+class ZoneChanged:
+    """A shopper on a visit moved to another zone (`from_zone_id` None only after a restart)."""
+
+    store_id: str
+    visit_id: str
+    device_id: str
+    customer_id: str
+    at: datetime
+    from_zone_id: str | None
+    to_zone_id: str
+    zone: str  # the new zone's display name
+    confidence: float
+
+
+@dataclass(frozen=True)
+class DwellReached:
+    """A shopper has stayed in one zone for one of the configured dwell thresholds."""
+
+    store_id: str
+    visit_id: str
+    device_id: str
+    customer_id: str
+    at: datetime
+    zone_id: str
+    zone: str
+    seconds: float  # in the zone when the threshold was noticed
+    threshold_s: float
+    confidence: float
+
+
+# Arrival, return and departure: what the arrival pipeline (enrich, offer, tablet) reacts to.
 VisitEvent = VisitStarted | VisitResumed | VisitEnded
+# Movement on the floor during a visit: what keeps the tablet's card current.
+FloorEvent = ZoneChanged | DwellReached
+PresenceEvent = VisitEvent | FloorEvent

@@ -1,8 +1,13 @@
 """From validated sightings reports to persisted visits and visit events.
 
-Owns the identity table and the presence tracker. Everything here runs on the ingest worker
-thread, except device changes from the enrollment API, hence the lock. Only reports of agents
-IT approved count; an unregistered agent's reports are recorded (AgentLedger) and dropped.
+Owns the identity table and the zone fusion. Everything here runs on the ingest worker thread,
+except device changes from the enrollment API, hence the lock. Only reports of agents IT
+approved count; an unregistered agent's reports are recorded (AgentLedger) and dropped.
+
+Fusion events become visit events: Arrived -> VisitStarted (or VisitResumed within the re-entry
+window), ZoneChanged -> ZoneChanged, Dwell -> DwellReached, Departed -> VisitEnded. A visit's
+`zone` follows the current zone and `visit_segments` keep one row per zone stay, so a restart
+hands the fusion back each open visit's zone and how long it has been there.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,12 +27,20 @@ from beacon_agent.protocol import SightingsReport
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Device, Visit
+from store_hub.domain import fusion
 from store_hub.domain.agent_clocks import AgentClocks
+from store_hub.domain.fusion import FusionSettings, PresenceFusion, Reading
 from store_hub.domain.identity import EidTable, EnrolledDevice
-from store_hub.domain.presence import Arrived, Departed, PresenceEvent, PresenceTracker
 from store_hub.domain.report_sequence import SeqOutcome
 from store_hub.operations.agent_health import AgentLedger
-from store_hub.operations.events import VisitEnded, VisitEvent, VisitResumed, VisitStarted
+from store_hub.operations.events import (
+    DwellReached,
+    PresenceEvent,
+    VisitEnded,
+    VisitResumed,
+    VisitStarted,
+    ZoneChanged,
+)
 from store_hub.operations.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -42,12 +56,14 @@ class PresenceService:
         db: Database,
         store_id: str,
         away_timeout: timedelta,
-        publish: Callable[[VisitEvent], None],
+        publish: Callable[[PresenceEvent], None],
         *,
         topology: Topology,
         agents: AgentLedger,
         reentry_window: timedelta = timedelta(seconds=120),
+        fusion_settings: FusionSettings | None = None,
     ) -> None:
+        """Start empty; `load` fills identity and open visits."""
         self._db = db
         self._store_id = store_id
         self._publish = publish
@@ -56,7 +72,12 @@ class PresenceService:
         self._reentry_window = reentry_window
         self._lock = threading.Lock()
         self._table = EidTable()
-        self._tracker = PresenceTracker(away_timeout)
+        # The hub's away timeout is the one setting the fusion shares with the rest of the hub.
+        self._fusion = PresenceFusion(
+            replace(
+                fusion_settings or FusionSettings(), away_timeout_s=away_timeout.total_seconds()
+            )
+        )
         self._clocks = AgentClocks()
         # A report that comes later than this (flushed from an agent's spool after an outage)
         # says nothing about who is here now: the away timeout has settled it either way.
@@ -72,9 +93,18 @@ class PresenceService:
         with self._db.transaction() as session, self._lock:
             self._table.add_many(repo.active_devices(session), now)
             visits = repo.open_visits(session, self._store_id)
+            segments = repo.open_segments(session, self._store_id)
             for visit in visits:
                 self._visit_by_device[visit.device_id] = (visit.id, visit.customer_id)
-                self._tracker.restore(visit.device_id, visit.last_seen)
+                segment = segments.get(visit.id)
+                # The open segment says where the shopper is and since when, so dwell goes on
+                # counting from the real entry and thresholds already announced stay quiet.
+                zone, since = (
+                    (segment.zone, segment.entered_at)
+                    if segment is not None
+                    else (visit.zone, visit.last_seen)
+                )
+                self._fusion.restore(visit.device_id, zone, since, visit.last_seen)
         log.info(
             "identity table: %d devices; %d open visits restored", len(self._table), len(visits)
         )
@@ -108,10 +138,14 @@ class PresenceService:
             if placement is None or not placement.approved:
                 self.counters["quarantined"] += 1
                 return
+            zone_id = placement.zone_id
+            if zone_id is None:  # approval always names a zone; a row edited by hand may not
+                self.counters["no_zone"] += 1
+                return
             if timing.lateness > self._late_bound:
                 self.counters["late_report"] += 1
                 return
-            events: list[PresenceEvent] = []
+            events: list[fusion.FusionEvent] = []
             touched: dict[str, datetime] = {}
             for sighting in report.sightings:
                 device_id = self._table.resolve(sighting.token)
@@ -119,18 +153,25 @@ class PresenceService:
                     self.counters["unknown_token"] += 1
                     continue
                 seen_at = timing.to_hub(sighting.last_seen)
-                events += self._tracker.heard(
-                    device_id, report.agent_id, placement.zone_id, sighting.rssi, seen_at
+                # The agent applies its calibration offset before smoothing: rssi is comparable.
+                events += self._fusion.observe(
+                    Reading(device_id, report.agent_id, zone_id, sighting.rssi, seen_at)
                 )
                 touched[device_id] = seen_at
             for token in report.departed:
                 device_id = self._table.resolve(token)
                 if device_id is not None:
-                    events += self._tracker.lost(
+                    events += self._fusion.agent_lost(
                         device_id, report.agent_id, timing.to_hub(report.sent_at)
                     )
+            self._apply(events, touched, (report.agent_id, zone_id))
+            # Counted once applied and published, so a reader of the counter sees the effects.
             self.counters["reports"] += 1
-            self._apply(events, touched, report.agent_id)
+
+    def present(self) -> dict[str, str | None]:
+        """Each device present now and its zone id."""
+        with self._lock:
+            return self._fusion.present()
 
     def agent_clock_offsets(self) -> dict[str, float]:
         """Each agent's clock offset from the hub's, in seconds (hub minus agent)."""
@@ -145,7 +186,7 @@ class PresenceService:
         """Roll EID windows forward, depart devices nobody has heard, write agent numbers."""
         with self._lock:
             self._table.refresh(now)
-            self._apply(self._tracker.expire(now), {}, "")
+            self._apply(self._fusion.tick(now), {}, None)
             offsets = self._clocks.offsets()
         self._agents.flush(offsets)
 
@@ -159,18 +200,20 @@ class PresenceService:
             del seen[next(iter(seen))]
         return False
 
-    def _apply(self, events: list[PresenceEvent], touched: dict[str, datetime], agent: str) -> None:
-        published: list[VisitEvent] = []
+    def _apply(
+        self,
+        events: list[fusion.FusionEvent],
+        touched: dict[str, datetime],
+        source: tuple[str, str] | None,
+    ) -> None:
+        if not events and not touched:
+            return  # most ticks: no transaction at all
+        published: list[PresenceEvent] = []
         with self._db.transaction() as session:
             for event in events:
-                if isinstance(event, Arrived):
-                    started = self._resume_visit(session, event) or self._open_visit(session, event)
-                    if started is not None:
-                        published.append(started)
-                elif isinstance(event, Departed):
-                    ended = self._close_visit(session, event)
-                    if ended is not None:
-                        published.append(ended)
+                visit_event = self._record(session, event, source)
+                if visit_event is not None:
+                    published.append(visit_event)
             repo.touch_visits(
                 session,
                 {
@@ -182,7 +225,25 @@ class PresenceService:
         for visit_event in published:
             self._publish(visit_event)
 
-    def _resume_visit(self, session: Session, event: Arrived) -> VisitResumed | None:
+    def _record(
+        self, session: Session, event: fusion.FusionEvent, source: tuple[str, str] | None
+    ) -> PresenceEvent | None:
+        if isinstance(event, fusion.Arrived):
+            # Name the reporting agent only if the arrival is in its zone: a far agent's report
+            # can settle an arrival that a nearer agent's reading decided.
+            agent = source[0] if source is not None and source[1] == event.zone else None
+            return self._resume_visit(session, event, agent) or self._open_visit(
+                session, event, agent
+            )
+        if isinstance(event, fusion.ZoneChanged):
+            return self._change_zone(session, event)
+        if isinstance(event, fusion.Dwell):
+            return self._dwell(event)
+        return self._close_visit(session, event)
+
+    def _resume_visit(
+        self, session: Session, event: fusion.Arrived, agent_id: str | None
+    ) -> VisitResumed | None:
         # A shopper who stepped out for a moment (or whose phone went quiet past the away
         # timeout) is on the same visit: no second arrival, no second offer. The database is
         # asked, not memory, so this also holds across a hub restart.
@@ -194,8 +255,7 @@ class PresenceService:
         last.departed_at = None
         last.last_seen = max(last.last_seen, event.at)
         last.zone = event.zone
-        if event.zone is not None:
-            repo.open_segment(session, last.id, event.zone, event.at)
+        repo.open_segment(session, last.id, event.zone, event.at, event.confidence)
         self._visit_by_device[event.device_id] = (last.id, last.customer_id)
         self.counters["reentries"] += 1
         return VisitResumed(
@@ -204,12 +264,15 @@ class PresenceService:
             event.device_id,
             last.customer_id,
             event.at,
-            event.agent_id,
+            agent_id,
             self._topology.zone_name(event.zone),
             event.zone,
+            event.confidence,
         )
 
-    def _open_visit(self, session: Session, event: Arrived) -> VisitStarted | None:
+    def _open_visit(
+        self, session: Session, event: fusion.Arrived, agent_id: str | None
+    ) -> VisitStarted | None:
         device = session.get(Device, event.device_id)
         if device is None or device.revoked_at is not None:
             return None
@@ -224,9 +287,8 @@ class PresenceService:
             zone=event.zone,
         )
         session.add(visit)
-        if event.zone is not None:
-            session.flush()  # the segment's foreign key needs the visit row first
-            repo.open_segment(session, visit.id, event.zone, event.at)
+        session.flush()  # the segment's foreign key needs the visit row first
+        repo.open_segment(session, visit.id, event.zone, event.at, event.confidence)
         self._visit_by_device[device.id] = (visit.id, device.customer_id)
         self.counters["arrivals"] += 1
         return VisitStarted(
@@ -235,12 +297,62 @@ class PresenceService:
             device.id,
             device.customer_id,
             event.at,
-            event.agent_id,
+            agent_id,
             self._topology.zone_name(event.zone),
             event.zone,
+            event.confidence,
         )
 
-    def _close_visit(self, session: Session, event: Departed) -> VisitEnded | None:
+    def _change_zone(self, session: Session, event: fusion.ZoneChanged) -> ZoneChanged | None:
+        known = self._visit_by_device.get(event.device_id)
+        if known is None:
+            return None  # present without a visit (revoked between sighting and arrival)
+        visit_id, customer_id = known
+        repo.set_visit_zone(session, visit_id, event.to_zone)
+        # One row per zone stay: the old one ends exactly where the new one begins.
+        repo.close_segment(session, visit_id, event.at)
+        repo.open_segment(session, visit_id, event.to_zone, event.at, event.confidence)
+        self.counters["zone_changes"] += 1
+        return ZoneChanged(
+            self._store_id,
+            visit_id,
+            event.device_id,
+            customer_id,
+            event.at,
+            event.from_zone,
+            event.to_zone,
+            self._topology.zone_name(event.to_zone) or event.to_zone,
+            event.confidence,
+        )
+
+    def _dwell(self, event: fusion.Dwell) -> DwellReached | None:
+        known = self._visit_by_device.get(event.device_id)
+        if known is None:
+            return None
+        visit_id, customer_id = known
+        # Segments already hold the dwell; this is the moment to tell whoever reacts to it.
+        self.counters["dwell"] += 1
+        log.debug(
+            "visit %s: %.0f s in zone %s (threshold %.0f s)",
+            visit_id,
+            event.seconds,
+            event.zone,
+            event.threshold_s,
+        )
+        return DwellReached(
+            self._store_id,
+            visit_id,
+            event.device_id,
+            customer_id,
+            event.at,
+            event.zone,
+            self._topology.zone_name(event.zone) or event.zone,
+            event.seconds,
+            event.threshold_s,
+            event.confidence,
+        )
+
+    def _close_visit(self, session: Session, event: fusion.Departed) -> VisitEnded | None:
         known = self._visit_by_device.pop(event.device_id, None)
         if known is None:
             return None

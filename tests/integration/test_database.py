@@ -126,3 +126,45 @@ def test_topology_agent_numbers_and_segments_round_trip(db: Database) -> None:
         assert repo.close_segment(session, "v2", later) == 0
         segments = repo.visit_segments(session, "v2")
         assert [(s.zone, s.entered_at, s.left_at) for s in segments] == [("entrance", NOW, later)]
+
+
+def test_zone_segments_follow_the_visit_and_never_run_backwards(db: Database) -> None:
+    later = NOW + timedelta(seconds=7)
+    with db.transaction() as session:
+        device_id = enroll_device(session, "c0004", Consents(True, True, True), 10, NOW).id
+        for visit_id, departed in (("open", None), ("gone", later)):
+            session.add(
+                Visit(
+                    id=visit_id,
+                    store_id="s1",
+                    device_id=device_id,
+                    customer_id="c0004",
+                    arrived_at=NOW,
+                    last_seen=NOW,
+                    departed_at=departed,
+                    zone="entrance",
+                )
+            )
+        session.flush()
+        repo.open_segment(session, "open", "entrance", NOW, 0.97)
+        repo.open_segment(session, "gone", "entrance", NOW)
+    with db.transaction() as session:
+        # A zone change: the entrance stay ends where the fitting room stay begins.
+        repo.close_segment(session, "open", later)
+        repo.open_segment(session, "open", "fitting-1", later, 0.82)
+        repo.set_visit_zone(session, "open", "fitting-1")
+    with db.transaction() as session:
+        # Only open visits' open segments come back to a restarting hub.
+        restored = repo.open_segments(session, "s1")
+        assert {v: (s.zone, s.entered_at) for v, s in restored.items()} == {
+            "open": ("fitting-1", later)
+        }
+        # The shopper was last heard before the hub settled the fitting room: a zero-length stay.
+        repo.close_segment(session, "open", NOW)
+        visit = session.get(Visit, "open")
+        assert visit is not None and visit.zone == "fitting-1"
+        segments = repo.visit_segments(session, "open")
+        assert [(s.zone, s.entered_at, s.left_at, s.confidence) for s in segments] == [
+            ("entrance", NOW, later, 0.97),
+            ("fitting-1", later, later, 0.82),
+        ]

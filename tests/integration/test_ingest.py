@@ -3,130 +3,24 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from beacon_agent.mqtt_session import BrokerAddress, persistent_client
-from beacon_agent.protocol import (
-    SIGHTINGS,
-    STATUS,
-    Sighting,
-    SightingsReport,
-    agent_topic,
-    dump_report,
-)
-from store_hub.adapters.agent_config_publisher import MqttAgentConfigPublisher
+from beacon_agent.protocol import STATUS, agent_topic
 from store_hub.adapters.db import repositories as repo
-from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Visit
-from store_hub.adapters.mqtt_ingest import MqttIngest
-from store_hub.domain.eid import compute_eid, eid_token
-from store_hub.operations.agent_health import AgentLedger, health_view
-from store_hub.operations.enrollment import Consents, enroll_device, revoke_device
-from store_hub.operations.events import VisitEnded, VisitEvent, VisitResumed, VisitStarted
-from store_hub.operations.presence import PresenceService
-from store_hub.operations.topology import Topology
+from store_hub.operations.agent_health import health_view
+from store_hub.operations.enrollment import revoke_device
+from store_hub.operations.events import VisitEnded, VisitResumed, VisitStarted
+from tests.fixtures.ingest_rig import SETTLE, STORE, Rig, sightings_topic, wait_until
 from tests.fixtures.mosquitto import Broker
 
 pytestmark = pytest.mark.integration
-STORE = "s042"
-KEY = bytes(range(16))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-class Rig:
-    """A hub's ingest path (topology, ledger, presence, MQTT ingest) on one SQLite file."""
-
-    def __init__(self, broker: Broker, tmp_path: Path, register: bool = True) -> None:
-        self.broker = broker
-        self.now = datetime.now(UTC)
-        self.db = Database.connect(f"sqlite:///{tmp_path}/hub.db")
-        with self.db.transaction() as session:
-            self.device_id = enroll_device(
-                session, "c0001", Consents(True, True, True), 10, self.now, identity_key=KEY
-            ).id
-        self.events: list[VisitEvent] = []
-        self.start_hub()
-        if register:
-            self.topology.put_zone("entrance", "Entrance", "entrance", 0.0, 0.0, self.now)
-            self.topology.register_agent("door-1", "entrance", 0.0, None, self.now)
-        self.publisher = persistent_client("agent-test")
-        address = BrokerAddress.parse(broker.url)
-        self.publisher.connect(address.host, address.port)
-        self.publisher.loop_start()
-
-    def start_hub(self) -> None:
-        """Build the hub's ingest path from the database, as a hub process does at start."""
-        config = MqttAgentConfigPublisher()
-        self.topology = Topology(self.db, STORE, config)
-        self.ledger = AgentLedger(self.db, self.topology)
-        self.presence = PresenceService(
-            self.db,
-            STORE,
-            timedelta(seconds=90),
-            self.events.append,
-            topology=self.topology,
-            agents=self.ledger,
-            reentry_window=timedelta(seconds=120),
-        )
-        self.presence.load(self.now)
-        self.ingest = MqttIngest(
-            self.broker.url,
-            "hub-test",
-            STORE,
-            self.presence,
-            clock=lambda: self.now,
-            tick_interval_s=3600,
-        )
-        config.bind(self.ingest)
-        self.ingest.start()
-        assert self.ingest.connected.wait(5)
-
-    def restart_hub(self) -> None:
-        """Stop the ingest and build a new one on the same database (a hub restart)."""
-        self.ingest.stop()
-        self.start_hub()
-
-    def send(self, topic: str, payload: bytes | str) -> None:
-        self.publisher.publish(topic, payload, qos=1).wait_for_publish(5)
-
-    def report(
-        self,
-        seq: int,
-        token: str | None = None,
-        boot: str = "b1",
-        agent_clock: timedelta = timedelta(0),
-        agent: str = "door-1",
-    ) -> str:
-        agent_now = self.now + agent_clock
-        sighting = Sighting(
-            token=token or eid_token(compute_eid(KEY, 10, int(self.now.timestamp()))),
-            rssi=-60.0,
-            samples=3,
-            first_seen=agent_now,
-            last_seen=agent_now,
-        )
-        report = SightingsReport(STORE, agent, boot, seq, agent_now, (sighting,))
-        return json.dumps(dump_report(report))
-
-    def close(self) -> None:
-        # Disconnect first: otherwise loop_stop waits out paho's one-second select.
-        self.publisher.disconnect()
-        self.publisher.loop_stop()
-        self.ingest.stop()
-        self.db.dispose()
 
 
 @pytest.fixture
@@ -136,7 +30,7 @@ def rig(mosquitto: Broker, tmp_path: Path) -> Iterator[Rig]:
     rig.close()
 
 
-SIGHTINGS_TOPIC = agent_topic("", STORE, "door-1", SIGHTINGS)
+SIGHTINGS_TOPIC = sightings_topic()
 
 
 def test_malformed_messages_are_counted_and_dropped_and_ingest_goes_on(rig: Rig) -> None:
@@ -153,7 +47,8 @@ def test_malformed_messages_are_counted_and_dropped_and_ingest_goes_on(rig: Rig)
         rig.send(SIGHTINGS_TOPIC, payload)
     rig.send(agent_topic("", STORE, "door-1", STATUS), b'{"v": 1, "state": "sleepy"}')
     rig.send(SIGHTINGS_TOPIC, rig.report(1))
-    wait_until(lambda: len(rig.events) == 1)
+    rig.settle(1)
+    assert len(rig.events) == 1
     assert rig.ingest.counters["rejected"] == len(bad) + 1
     assert rig.ingest.counters["accepted"] == 1
     assert isinstance(rig.events[0], VisitStarted)
@@ -165,6 +60,7 @@ def test_duplicate_report_changes_nothing(rig: Rig) -> None:
     rig.send(SIGHTINGS_TOPIC, payload)
     rig.send(SIGHTINGS_TOPIC, payload)
     wait_until(lambda: rig.presence.counters["duplicate"] == 1)
+    rig.settle(1)
     assert rig.presence.counters["reports"] == 1
     assert len(rig.events) == 1
     # Same seq from a new boot is a new report.
@@ -198,7 +94,8 @@ def test_agent_status_and_last_will_are_kept(rig: Rig) -> None:
 
 def test_departure_after_away_timeout_closes_the_visit(rig: Rig) -> None:
     rig.send(SIGHTINGS_TOPIC, rig.report(0))
-    wait_until(lambda: len(rig.events) == 1)
+    rig.settle(1)
+    assert len(rig.events) == 1
     rig.presence.tick(rig.now + timedelta(seconds=91))
     assert isinstance(rig.events[1], VisitEnded)
     assert rig.events[1].visit_id == rig.events[0].visit_id
@@ -207,7 +104,8 @@ def test_departure_after_away_timeout_closes_the_visit(rig: Rig) -> None:
 def test_an_agent_clock_minutes_behind_is_corrected_and_late_reports_ignored(rig: Rig) -> None:
     behind = timedelta(minutes=-5)
     rig.send(SIGHTINGS_TOPIC, rig.report(0, agent_clock=behind))
-    wait_until(lambda: len(rig.events) == 1)
+    rig.settle(1)
+    assert len(rig.events) == 1
     # Taken at face value the sighting would be 5 minutes old and depart at once.
     rig.presence.tick(rig.now + timedelta(seconds=30))
     assert len(rig.events) == 1
@@ -239,7 +137,7 @@ def test_gaps_are_counted_per_boot_and_a_new_boot_starts_afresh(rig: Rig) -> Non
 
 
 def test_unregistered_agent_is_quarantined_until_it_approves_it(rig: Rig) -> None:
-    fitting = agent_topic("", STORE, "fit-1", SIGHTINGS)
+    fitting = sightings_topic("fit-1")
     rig.send(fitting, rig.report(0, agent="fit-1"))
     wait_until(lambda: rig.presence.counters["quarantined"] == 1)
     assert rig.events == []
@@ -250,6 +148,9 @@ def test_unregistered_agent_is_quarantined_until_it_approves_it(rig: Rig) -> Non
     rig.topology.put_zone("fitting-1", "Fitting room 1", "fitting_room", 4.0, 7.5, rig.now)
     rig.topology.approve_agent("fit-1", "fitting-1", rig.now)
     rig.send(fitting, rig.report(1, agent="fit-1"))
+    # Its next report, a second later, settles the arrival: in its zone, so it is named.
+    rig.now += SETTLE
+    rig.send(fitting, rig.report(2, agent="fit-1"))
     wait_until(lambda: len(rig.events) == 1)
     started = rig.events[0]
     assert isinstance(started, VisitStarted)
@@ -261,7 +162,7 @@ def test_unregistered_agent_is_quarantined_until_it_approves_it(rig: Rig) -> Non
     with rig.db.transaction() as session:
         segments = [(s.zone, s.left_at) for s in repo.visit_segments(session, started.visit_id)]
     assert segments == [("fitting-1", None)]
-    assert health(rig, "fit-1")["report_count"] == 2
+    assert health(rig, "fit-1")["report_count"] == 3
 
 
 def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new_one(
@@ -269,7 +170,7 @@ def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new
 ) -> None:
     t0 = rig.now
     rig.send(SIGHTINGS_TOPIC, rig.report(0))
-    wait_until(lambda: len(rig.events) == 1)
+    rig.settle(1)
     first = rig.events[0]
     assert isinstance(first, VisitStarted) and first.zone == "Entrance"
     rig.presence.tick(t0 + timedelta(seconds=91))
@@ -278,7 +179,7 @@ def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new
     # Back 59 s after the departure: within the 120 s window, the same visit goes on.
     rig.now = t0 + timedelta(seconds=150)
     rig.send(SIGHTINGS_TOPIC, rig.report(1))
-    wait_until(lambda: len(rig.events) == 3)
+    rig.settle(2)
     resumed = rig.events[2]
     assert isinstance(resumed, VisitResumed)
     assert (resumed.visit_id, resumed.zone) == (first.visit_id, "Entrance")
@@ -286,7 +187,8 @@ def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new
         visit = session.get(Visit, first.visit_id)
         assert visit is not None and visit.departed_at is None
         segments = [(s.entered_at, s.left_at) for s in repo.visit_segments(session, visit.id)]
-    assert segments == [(t0, t0), (rig.now, None)]
+    # Arrival waits a second for the other agents' reports; the unheard second is not dwell.
+    assert segments == [(t0 + SETTLE, t0 + SETTLE), (rig.now + SETTLE, None)]
     assert rig.presence.counters["arrivals"] == 1
 
     # Gone again, and back 121 s after that departure: a new visit and a new arrival.
@@ -295,7 +197,7 @@ def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new
     assert isinstance(rig.events[3], VisitEnded) and rig.events[3].visit_id == first.visit_id
     rig.now = departed_at + timedelta(seconds=121)
     rig.send(SIGHTINGS_TOPIC, rig.report(2))
-    wait_until(lambda: len(rig.events) == 5)
+    rig.settle(3)
     second = rig.events[4]
     assert isinstance(second, VisitStarted) and second.visit_id != first.visit_id
     with rig.db.transaction() as session:
@@ -305,11 +207,12 @@ def test_reentry_within_the_window_continues_the_visit_and_after_it_starts_a_new
 def test_hub_restart_mid_visit_keeps_one_visit(rig: Rig) -> None:
     first_report = rig.report(0)
     rig.send(SIGHTINGS_TOPIC, first_report)
-    wait_until(lambda: len(rig.events) == 1)
+    rig.settle(1)
     visit_id = rig.events[0].visit_id
     rig.presence.tick(rig.now)
 
     rig.restart_hub()
+    assert rig.presence.present() == {rig.device_id: "entrance"}
     rig.now += timedelta(seconds=10)
     # A redelivery of a report from before the restart is still a duplicate, and a new report
     # continues the restored visit: no second arrival.

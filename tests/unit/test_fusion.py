@@ -277,3 +277,15 @@ def test_confidence_grows_with_the_lead() -> None:
 def test_settings_that_make_no_sense_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         FusionSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_an_agent_losing_a_device_nobody_heard_is_nothing() -> None:
+    assert PresenceFusion(SETTINGS).agent_lost("nobody", "door", s(0)) == []
+
+
+def test_restored_device_heard_again_then_unheard_departs_with_its_last_sighting() -> None:
+    fusion = PresenceFusion(SETTINGS)
+    fusion.restore("d1", "entrance", zone_since=s(-10), last_seen=s(0))
+    assert heard(fusion, 5.0, door=-60.0) == []
+    assert [type(e) for e in fusion.tick(s(94.9))] == [Dwell]  # 60 s since zone_since
+    assert fusion.tick(s(95.0)) == [Departed("d1", s(95.0), s(5.0), "entrance")]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from store_hub.config import ConfigError, HubConfig, load_config
+from store_hub.config import ConfigError, HubConfig, fusion_settings, load_config
+from store_hub.domain.fusion import FusionSettings
 
 
 def test_defaults_run_the_demo_store() -> None:
@@ -32,6 +33,11 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ('broker_url = "tcp://x"', "broker_url must be a URL starting with mqtt:// or mqtts://"),
         ('mqtt_protocol = "3"', "mqtt_protocol must be one of '3.1.1', '5'"),
         ("reentry_window_s = -1", "reentry_window_s must be a number between 0 and 3600"),
+        ("zone_margin_db = -1", "zone_margin_db must be a number between 0 and 30"),
+        ("zone_hold_s = 61", "zone_hold_s must be a number between 0 and 60"),
+        ("reading_stale_after_s = 1", "reading_stale_after_s must be a number between 2 and 600"),
+        ("dwell_thresholds_s = [60, 0]", "dwell_thresholds_s must be a list of seconds"),
+        ('dwell_thresholds_s = "soon"', "set it like: dwell_thresholds_s = [60, 300, 900]"),
         ("it_api_key = 42", "it_api_key must be a string"),
         ('push_subject = "ops@shop"', "push_subject must be mailto:someone@example.com or"),
         ('clock_start = "2026-11-24T10:00:00"', "clock_start must include a time zone"),
@@ -71,3 +77,28 @@ def test_the_sample_config_is_valid() -> None:
     config = load_config(sample, environ={})
     assert config.it_api_key == "CHANGE-ME"
     assert config.reentry_window_s == 120
+    assert config.dwell_thresholds_s == (60.0, 300.0, 900.0)
+    assert fusion_settings(config) == FusionSettings()
+
+
+def test_fusion_keys_default_to_the_fusion_defaults_and_can_be_set(tmp_path: Path) -> None:
+    assert fusion_settings(HubConfig()) == FusionSettings()
+    path = tmp_path / "hub.toml"
+    path.write_text(
+        "zone_margin_db = 8\nzone_hold_s = 3\nreading_stale_after_s = 10\n"
+        "away_timeout_s = 120\ndwell_thresholds_s = [300, 60]\n"
+    )
+    config = load_config(path, environ={"STORE_HUB_DWELL_THRESHOLDS_S": "30, 120"})
+    settings = fusion_settings(config)
+    assert (settings.margin_db, settings.hold_s, settings.stale_after_s) == (8.0, 3.0, 10.0)
+    assert settings.away_timeout_s == 120.0
+    assert settings.dwell_for("any-zone") == (30.0, 120.0)
+    # A margin above the default clear lead raises the clear lead with it.
+    assert settings.clear_margin_db == 8.0
+    assert load_config(path, environ={}).dwell_thresholds_s == (60.0, 300.0)
+
+
+def test_readings_never_outlive_the_away_timeout() -> None:
+    config = load_config(environ={"STORE_HUB_AWAY_TIMEOUT_S": "5"})
+    assert config.reading_stale_after_s == 6.0
+    assert fusion_settings(config).stale_after_s == 5.0

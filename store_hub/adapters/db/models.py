@@ -200,3 +200,6 @@ class VisitSegment(Base):
     zone: Mapped[str] = mapped_column(String(64))
     entered_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
+    # How sure the fusion was of this zone when the shopper entered it (0-1); null for segments
+    # recorded before the hub measured it.
+    confidence: Mapped[float | None] = mapped_column(Float)

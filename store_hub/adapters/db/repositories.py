@@ -82,6 +82,11 @@ def touch_visits(session: Session, last_seen_by_visit: dict[str, datetime]) -> N
         )
 
 
+def set_visit_zone(session: Session, visit_id: str, zone: str | None) -> None:
+    """Keep the visit's current zone."""
+    session.execute(update(Visit).where(Visit.id == visit_id).values(zone=zone))
+
+
 def set_card(session: Session, visit_id: str, card: dict[str, Any]) -> None:
     """Keep the tablet card of a visit."""
     session.execute(update(Visit).where(Visit.id == visit_id).values(card=card))
@@ -111,21 +116,45 @@ def last_departed_visit(session: Session, store_id: str, device_id: str) -> Visi
     ).first()
 
 
-def open_segment(session: Session, visit_id: str, zone: str, at: datetime) -> VisitSegment:
+def open_segment(
+    session: Session, visit_id: str, zone: str, at: datetime, confidence: float | None = None
+) -> VisitSegment:
     """Start the visit's time in a zone."""
-    segment = VisitSegment(visit_id=visit_id, zone=zone, entered_at=at, left_at=None)
+    segment = VisitSegment(
+        visit_id=visit_id, zone=zone, entered_at=at, left_at=None, confidence=confidence
+    )
     session.add(segment)
     return segment
 
 
 def close_segment(session: Session, visit_id: str, at: datetime) -> int:
     """End the visit's open zone segment (if any) at `at`; how many were closed."""
-    result = session.execute(
-        update(VisitSegment)
-        .where(VisitSegment.visit_id == visit_id, VisitSegment.left_at.is_(None))
-        .values(left_at=at)
+    open_ones = session.scalars(
+        select(VisitSegment).where(
+            VisitSegment.visit_id == visit_id, VisitSegment.left_at.is_(None)
+        )
+    ).all()
+    for segment in open_ones:
+        # A zone settled by the hub's clock after the last sighting, then left unheard, ends
+        # when it began: a segment never runs backwards.
+        segment.left_at = max(at, segment.entered_at)
+    return len(open_ones)
+
+
+def open_segments(session: Session, store_id: str) -> dict[str, VisitSegment]:
+    """The open zone segment of each open visit in a store, by visit id."""
+    rows = session.scalars(
+        select(VisitSegment)
+        .join(Visit, Visit.id == VisitSegment.visit_id)
+        .where(
+            Visit.store_id == store_id,
+            Visit.departed_at.is_(None),
+            VisitSegment.left_at.is_(None),
+        )
+        .order_by(VisitSegment.entered_at, VisitSegment.id)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    # Ordered so that, should a visit have two open (never written so), the latest wins.
+    return {segment.visit_id: segment for segment in rows}
 
 
 def visit_segments(session: Session, visit_id: str) -> list[VisitSegment]:
