@@ -31,6 +31,7 @@ from store_hub.domain.offers import (
     decide_arrival_offer,
 )
 from store_hub.operations.events import VisitEvent, VisitResumed, VisitStarted
+from store_hub.operations.floor import ZONE_CARD_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ def pending_card(event: VisitStarted) -> dict[str, Any]:
         "arrived_at": format_timestamp(event.arrived_at),
         "last_seen": format_timestamp(event.arrived_at),
         "zone": event.zone,
+        "zone_id": event.zone_id,
+        "zone_since": format_timestamp(event.arrived_at),
+        "dwell_s": 0,
         "profile_status": "pending",
         "profile": None,
         "wishlist": [],
@@ -169,9 +173,8 @@ class ArrivalService:
             self._deliver(offer, event)
             if may_show:
                 card["offer"] = offer_card(offer)
-                with self._db.transaction() as session:
-                    repo.set_card(session, event.visit_id, card)
-                self._broadcaster.card_updated(event.store_id, card)
+                if self._still_open(event.visit_id, card):
+                    self._broadcaster.card_updated(event.store_id, card)
 
     def on_profile_refreshed(self, snapshot: CustomerSnapshot) -> None:
         """A profile refreshed in the background: update the cards of that shopper's visits."""
@@ -226,12 +229,19 @@ class ArrivalService:
         )
 
     def _still_open(self, visit_id: str, card: dict[str, Any] | None) -> bool:
+        """Whether the visit is still open; if so, store `card` as its tablet card.
+
+        The zone fields belong to the floor updates, which may have moved the shopper while
+        the online store was answering: the stored ones win over this card's.
+        """
         with self._db.transaction() as session:
             visit = session.get(Visit, visit_id)
             if visit is None or visit.departed_at is not None:
                 return False
             if card is not None:
                 card["last_seen"] = format_timestamp(visit.last_seen)
+                stored = visit.card or {}
+                card.update({key: stored[key] for key in ZONE_CARD_KEYS if key in stored})
                 visit.card = card
             return True
 

@@ -60,14 +60,12 @@ class Floor:
     def _recorder(self, name: str) -> Any:
         return lambda data: self.events.put((name, data))
 
-    def report(self, customer: str, departed: bool = False) -> float:
+    def report(self, customer: str) -> float:
         """Publish one door report for a shopper; returns when it was sent (monotonic)."""
         now = datetime.now(UTC)
         token = eid_token(compute_eid(KEYS[customer], 10, int(now.timestamp())))
-        sightings = () if departed else (Sighting(token, -55.0, 5, now, now),)
-        report = SightingsReport(
-            STORE, "door-1", "b1", self.seq, now, sightings, (token,) if departed else ()
-        )
+        sighting = Sighting(token, -55.0, 5, now, now)
+        report = SightingsReport(STORE, "door-1", "b1", self.seq, now, (sighting,))
         self.seq += 1
         sent = time.monotonic()
         topic = agent_topic("", STORE, "door-1", SIGHTINGS)
@@ -89,9 +87,8 @@ class Floor:
         return arrived, time.monotonic() - sent
 
     def leave(self, customer: str) -> None:
-        """The door agent says the shopper left; wait until the tablet drops the card."""
-        self.report(customer, departed=True)
-        self.next("departed", customer)
+        """The shopper goes quiet; wait until the hub's away timeout drops the card."""
+        self.next("departed", customer, timeout=15)
 
     def stop_store(self) -> None:
         assert self.online is not None
@@ -132,6 +129,7 @@ def floor(mosquitto: Broker, tmp_path: Path) -> Iterator[Floor]:
         commerce_breaker_failures=2,
         commerce_breaker_cooldown_s=1,
         reentry_window_s=0,
+        away_timeout_s=5,
     )
     hub = build_hub(config)
     with hub.db.transaction() as session:
