@@ -17,7 +17,11 @@ def create_app(hub: Hub) -> Flask:
     app = Flask("store_hub")
     app.config.update(
         STORE_ID=hub.config.store_id,
-        API_KEYS={"enroll": hub.config.enroll_api_key, "it": hub.config.it_api_key},
+        API_KEYS={
+            "enroll": hub.config.enroll_api_key,
+            "it": hub.config.it_api_key,
+            "pos": hub.config.pos_api_key,
+        },
         API_TITLE="Store hub",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",

@@ -163,6 +163,8 @@ class HubConfig:
     )
     enroll_api_key: str | None = _spec(None, _optional_text, 'enroll_api_key = "long-random"')
     it_api_key: str | None = _spec(None, _optional_text, 'it_api_key = "long-random"')
+    # The store's tills and stock system; bound to this hub's store (one hub per store).
+    pos_api_key: str | None = _spec(None, _optional_text, 'pos_api_key = "long-random"')
     vapid_key_path: str = _spec(
         "var/hub/vapid_private.pem", _text, 'vapid_key_path = "/var/lib/store-hub/vapid.pem"'
     )
