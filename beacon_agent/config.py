@@ -7,61 +7,40 @@ time over MQTT (`REMOTE_KEYS`); those are validated by the same parsers.
 
 from __future__ import annotations
 
-import os
-import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from beacon_agent.mqtt_session import BrokerAddress
 from beacon_agent.protocol import TopicError, _check_id
 
+# ConfigError is re-exported: callers catch it as this module's.
+from beacon_agent.settings import ConfigError as ConfigError
+from beacon_agent.settings import (
+    choice,
+    load_layers,
+    number,
+    optional_number,
+    optional_text,
+    parse_values,
+    spec,
+    text,
+)
+from beacon_agent.settings import example as settings_example
+
 ENV_PREFIX = "BEACON_AGENT_"
 # What the hub may change at run time through the retained config topic.
 REMOTE_KEYS = ("zone", "calibration_offset_db", "report_interval_s")
 
 
-class ConfigError(ValueError):
-    """A configuration value that cannot be used, with the fix."""
-
-
-def _number(kind: type, low: float, high: float) -> Callable[[Any], Any]:
-    noun = "a whole number" if kind is int else "a number"
-    problem = f"must be {noun} between {low} and {high}"
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or (kind is int and isinstance(value, float)):
-            raise ValueError(problem)
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            raise ValueError(problem) from None
-        if not low <= number <= high:  # also false for NaN
-            raise ValueError(problem)
-        return number
-
-    return check
-
-
-def _optional_number(low: float, high: float) -> Callable[[Any], float | None]:
-    check = _number(float, low, high)
-
-    def parse(value: Any) -> float | None:
-        return None if value in (None, "") else float(check(value))
-
-    return parse
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return None if value in (None, "") else _text(value)
+_number = number
+_optional_number = optional_number
+_text = text
+_optional_text = optional_text
+_choice = choice
+_spec = spec  # the field declarations below read better with these short names
 
 
 def _topic_id(kind: str) -> Callable[[Any], str]:
@@ -85,15 +64,6 @@ def _broker_url(value: Any) -> str:
     return text
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if str(value) not in options:
-            raise ValueError("must be one of " + ", ".join(repr(o) for o in options))
-        return str(value)
-
-    return check
-
-
 def _uuid(value: Any) -> str | None:
     if value in (None, ""):
         return None
@@ -110,11 +80,6 @@ def _adapter(value: Any) -> str:
             "must be a BlueZ adapter name like 'hci0' (see `hciconfig` or `btmgmt info`)"
         )
     return text
-
-
-def _spec(default: Any, parse: Callable[[Any], Any], example: str, secret: bool = False) -> Any:
-    # A secret stays out of repr(), so a logged config never shows the broker password.
-    return field(default=default, repr=not secret, metadata={"parse": parse, "example": example})
 
 
 @dataclass(frozen=True)
@@ -188,57 +153,19 @@ class AgentConfig:
         return None if self.ibeacon_uuid is None else uuid.UUID(self.ibeacon_uuid)
 
 
-_FIELDS = {f.name: f for f in fields(AgentConfig)}
-
-
 def example(key: str) -> str:
     """How a key is written in the TOML file (used by docs and error messages)."""
-    return str(_FIELDS[key].metadata["example"])
+    return settings_example(AgentConfig, key)
 
 
 def _parse_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for key, raw in values.items():
-        spec = _FIELDS.get(key)
-        if spec is None:
-            raise ConfigError(
-                f"config error in {source}: unknown key {key!r}; "
-                f"known keys are: {', '.join(sorted(_FIELDS))}"
-            )
-        try:
-            parsed[key] = spec.metadata["parse"](raw)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"config error in {source}: {key} {exc} (got {raw!r}); "
-                f"set it like: {spec.metadata['example']}"
-            ) from None
-    return parsed
+    return parse_values(AgentConfig, values, source)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> AgentConfig:
     """Defaults, then the TOML file if given, then BEACON_AGENT_* environment variables."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with path.open("rb") as handle:
-                values.update(_parse_all(tomllib.load(handle), str(path)))
-        except FileNotFoundError:
-            raise ConfigError(
-                f"config file {path} does not exist; copy deploy/agent/agent.sample.toml there "
-                "and set store_id, agent_id and broker_url"
-            ) from None
-        except IsADirectoryError:
-            raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    env = os.environ if environ is None else environ
-    overrides = {
-        name[len(ENV_PREFIX) :].lower(): value
-        for name, value in env.items()
-        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in _FIELDS
-    }
-    values.update(_parse_all(overrides, f"environment ({ENV_PREFIX}*)"))
-    return AgentConfig(**values)
+    hint = "; copy deploy/agent/agent.sample.toml there and set store_id, agent_id and broker_url"
+    return AgentConfig(**load_layers(AgentConfig, path, environ, ENV_PREFIX, hint))
 
 
 def parse_remote(payload: object) -> dict[str, Any]:

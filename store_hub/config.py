@@ -6,40 +6,34 @@ an IT technician at a store, not the author of this file.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+# ConfigError is re-exported: callers catch it as this module's.
+from beacon_agent.settings import ConfigError as ConfigError
+from beacon_agent.settings import (
+    choice,
+    load_layers,
+    number,
+    optional_text,
+    parse_values,
+    spec,
+    text,
+)
 from store_hub.domain.fusion import ANY_ZONE, FusionSettings
 
 ENV_PREFIX = "STORE_HUB_"
 _FUSION = FusionSettings()
 
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used, with the fix."""
-
-
-def _positive(kind: type, low: float, high: float) -> Callable[[Any], Any]:
-    noun = "a whole number" if kind is int else "a number"
-    problem = f"must be {noun} between {low} and {high}"
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or (kind is int and isinstance(value, float)):
-            raise ValueError(problem)
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
-            raise ValueError(problem) from None
-        if not low <= number <= high:
-            raise ValueError(problem)
-        return number
-
-    return check
+# The field declarations below read better with these short names.
+_positive = number
+_text = text
+_optional_text = optional_text
+_choice = choice
+_spec = spec
 
 
 def _url(*schemes: str) -> Callable[[Any], str]:
@@ -71,25 +65,6 @@ def _instant(value: Any) -> datetime | None:
     return moment
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if str(value) not in options:
-            raise ValueError("must be one of " + ", ".join(repr(o) for o in options))
-        return str(value)
-
-    return check
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return None if value in (None, "") else _text(value)
-
-
 def _seconds_list(value: Any) -> tuple[float, ...]:
     # A TOML array, or "60,300,900" from an environment variable.
     problem = "must be a list of seconds, each between 1 and 86400, e.g. [60, 300, 900]"
@@ -101,10 +76,6 @@ def _seconds_list(value: Any) -> tuple[float, ...]:
         return tuple(sorted({check(item) for item in items if item != ""}))
     except ValueError:
         raise ValueError(problem) from None
-
-
-def _spec(default: Any, parse: Callable[[Any], Any], example: str) -> Any:
-    return field(default=default, metadata={"parse": parse, "example": example})
 
 
 @dataclass(frozen=True)
@@ -123,14 +94,16 @@ class HubConfig:
     )
     mqtt_protocol: str = _spec("3.1.1", _choice("3.1.1", "5"), 'mqtt_protocol = "3.1.1"')
     mqtt_username: str | None = _spec(None, _optional_text, 'mqtt_username = "hub"')
-    mqtt_password: str | None = _spec(None, _optional_text, 'mqtt_password = "..."')
+    mqtt_password: str | None = _spec(None, _optional_text, 'mqtt_password = "..."', secret=True)
     topic_root: str = _spec("", _text, 'topic_root = "retail"')
     http_host: str = _spec("127.0.0.1", _text, 'http_host = "0.0.0.0"')
     http_port: int = _spec(8000, _positive(int, 1, 65535), "http_port = 8000")
     commerce_url: str = _spec(
         "http://127.0.0.1:8100", _url("http", "https"), 'commerce_url = "https://shop.example"'
     )
-    commerce_api_key: str = _spec("demo-commerce-key", _text, 'commerce_api_key = "..."')
+    commerce_api_key: str = _spec(
+        "demo-commerce-key", _text, 'commerce_api_key = "..."', secret=True
+    )
     commerce_timeout_s: float = _spec(2.0, _positive(float, 0.1, 30), "commerce_timeout_s = 2.0")
     commerce_connector: str = _spec(
         "reference", _choice("reference", "shopify"), 'commerce_connector = "shopify"'
@@ -152,7 +125,7 @@ class HubConfig:
     )
     shopify_shop: str | None = _spec(None, _optional_text, 'shopify_shop = "acme.myshopify.com"')
     shopify_access_token: str | None = _spec(
-        None, _optional_text, 'shopify_access_token = "shpat_..."'
+        None, _optional_text, 'shopify_access_token = "shpat_..."', secret=True
     )
     shopify_api_version: str = _spec("2025-07", _text, 'shopify_api_version = "2025-07"')
     shopify_wishlist_metafield: str = _spec(
@@ -161,10 +134,14 @@ class HubConfig:
     shopify_sizes_metafield: str = _spec(
         "custom.sizes", _text, 'shopify_sizes_metafield = "custom.sizes"'
     )
-    enroll_api_key: str | None = _spec(None, _optional_text, 'enroll_api_key = "long-random"')
-    it_api_key: str | None = _spec(None, _optional_text, 'it_api_key = "long-random"')
+    enroll_api_key: str | None = _spec(
+        None, _optional_text, 'enroll_api_key = "long-random"', secret=True
+    )
+    it_api_key: str | None = _spec(None, _optional_text, 'it_api_key = "long-random"', secret=True)
     # The store's tills and stock system; bound to this hub's store (one hub per store).
-    pos_api_key: str | None = _spec(None, _optional_text, 'pos_api_key = "long-random"')
+    pos_api_key: str | None = _spec(
+        None, _optional_text, 'pos_api_key = "long-random"', secret=True
+    )
     vapid_key_path: str = _spec(
         "var/hub/vapid_private.pem", _text, 'vapid_key_path = "/var/lib/store-hub/vapid.pem"'
     )
@@ -215,47 +192,13 @@ class HubConfig:
         return replace(self, **_parse_all(values, "overrides"))
 
 
-_FIELDS = {f.name: f for f in fields(HubConfig)}
-
-
 def _parse_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for key, raw in values.items():
-        spec = _FIELDS.get(key)
-        if spec is None:
-            raise ConfigError(
-                f"config error in {source}: unknown key {key!r}; "
-                f"known keys are: {', '.join(sorted(_FIELDS))}"
-            )
-        try:
-            parsed[key] = spec.metadata["parse"](raw)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"config error in {source}: {key} {exc} (got {raw!r}); "
-                f"set it like: {spec.metadata['example']}"
-            ) from None
-    return parsed
+    return parse_values(HubConfig, values, source)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> HubConfig:
     """Defaults, then the TOML file if given, then STORE_HUB_* environment variables."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with path.open("rb") as handle:
-                values.update(_parse_all(tomllib.load(handle), str(path)))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    env = os.environ if environ is None else environ
-    overrides = {
-        name[len(ENV_PREFIX) :].lower(): value
-        for name, value in env.items()
-        if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in _FIELDS
-    }
-    values.update(_parse_all(overrides, "environment (STORE_HUB_*)"))
-    return HubConfig(**values)
+    return HubConfig(**load_layers(HubConfig, path, environ, ENV_PREFIX))
 
 
 def fusion_settings(config: HubConfig) -> FusionSettings:

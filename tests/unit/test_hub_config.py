@@ -102,3 +102,16 @@ def test_readings_never_outlive_the_away_timeout() -> None:
     config = load_config(environ={"STORE_HUB_AWAY_TIMEOUT_S": "5"})
     assert config.reading_stale_after_s == 6.0
     assert fusion_settings(config).stale_after_s == 5.0
+
+
+def test_secrets_stay_out_of_the_config_repr() -> None:
+    config = HubConfig().with_overrides(
+        mqtt_password="mqtt-pw-123",
+        enroll_api_key="enroll-key-456",
+        it_api_key="it-key-789",
+        pos_api_key="pos-key-012",
+    )
+    shown = repr(config)
+    for secret in ("mqtt-pw-123", "enroll-key-456", "it-key-789", "pos-key-012"):
+        assert secret not in shown
+    assert "store_id='s042'" in shown
