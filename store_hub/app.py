@@ -7,7 +7,16 @@ from werkzeug.wrappers import Response
 
 from clienteling_ui import bp as tablet_bp
 from store_hub.adapters.realtime import register_floor_namespace, socketio
-from store_hub.api import enrollment, health, topology
+from store_hub.api import (
+    customers,
+    enrollment,
+    health,
+    inventory,
+    offer_rules,
+    offers,
+    sales,
+    topology,
+)
 from store_hub.api.errors import ContractApi
 from store_hub.hub import Hub
 
@@ -33,6 +42,11 @@ def create_app(hub: Hub) -> Flask:
     api = ContractApi(app)
     api.register_blueprint(enrollment.blp)
     api.register_blueprint(topology.blp)
+    api.register_blueprint(inventory.blp)
+    api.register_blueprint(sales.blp)
+    api.register_blueprint(customers.blp)
+    api.register_blueprint(offers.blp)
+    api.register_blueprint(offer_rules.blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp, url_prefix="/tablet")
     # Threads, not monkey-patching (DESIGN.md): Flask-SocketIO would prefer eventlet if present.

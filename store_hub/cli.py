@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -62,6 +63,69 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+# A file with thousands of bad rows is a wrong file: the first ones say enough.
+MAX_REPORTED_PROBLEMS = 50
+
+
+def _inventory_import(args: argparse.Namespace) -> int:
+    from store_hub.adapters.db.engine import Database
+    from store_hub.api.inventory import StockRowSchema
+    from store_hub.clock import SystemClock
+    from store_hub.operations.stock import upsert_stock
+    from store_hub.operations.stock_csv import StockFileError, read_stock_csv
+
+    config = load_config(args.config)
+    store_id = args.store or config.store_id
+    try:
+        with args.file.open(newline="", encoding="utf-8-sig") as handle:
+            parsed = read_stock_csv(handle, StockRowSchema())
+    except (OSError, UnicodeDecodeError, StockFileError) as exc:
+        print(f"store-hub: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    for line, problem in parsed.problems[:MAX_REPORTED_PROBLEMS]:
+        print(f"{args.file}:{line}: {problem}", file=sys.stderr)
+    if len(parsed.problems) > MAX_REPORTED_PROBLEMS:
+        print(f"... and {len(parsed.problems) - MAX_REPORTED_PROBLEMS} more", file=sys.stderr)
+    if parsed.problems and not args.skip_bad_rows:
+        # A stock file is a snapshot: half of it applied leaves the floor neither old nor new.
+        print(
+            f"store-hub: {len(parsed.problems)} bad row(s): nothing imported; fix them, or "
+            "pass --skip-bad-rows to import the other rows",
+            file=sys.stderr,
+        )
+        return 1
+    db = Database.connect(config.database_url)
+    try:
+        with db.transaction() as session:
+            count = upsert_stock(session, store_id, parsed.rows, SystemClock().now())
+    finally:
+        db.dispose()
+    skipped = f", skipped {len(parsed.problems)} bad row(s)" if parsed.problems else ""
+    print(f"imported {count} row(s) into store {store_id}'s stock{skipped}")
+    return 0
+
+
+def _since(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    # A bare date or time means UTC: the report is about the database's instants.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _report_offers(args: argparse.Namespace) -> int:
+    from store_hub.adapters.db.engine import Database
+    from store_hub.operations.offer_report import offer_results, render
+
+    config = load_config(args.config)
+    db = Database.connect(config.database_url)
+    try:
+        with db.transaction() as session:
+            results = offer_results(session, args.since)
+    finally:
+        db.dispose()
+    print(render(results), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of store-hub."""
     parser = argparse.ArgumentParser(prog="store-hub", description=__doc__)
@@ -83,6 +147,32 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.add_argument("--config", type=Path)
     upgrade.set_defaults(handler=_db_upgrade)
+
+    inventory = commands.add_parser("inventory", help="store stock")
+    inventory_commands = inventory.add_subparsers(dest="inventory_command", required=True)
+    stock_import = inventory_commands.add_parser(
+        "import", help="upsert stock from a CSV file: sku,on_hand,location[,size,colour]"
+    )
+    stock_import.add_argument("file", type=Path, help="CSV file with a header line")
+    stock_import.add_argument("--config", type=Path)
+    stock_import.add_argument("--store", help="store id (default: the config's store_id)")
+    stock_import.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="import the good rows even if some are bad (default: refuse the whole file)",
+    )
+    stock_import.set_defaults(handler=_inventory_import)
+
+    report = commands.add_parser("report", help="reports from the hub's database")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    offers = report_commands.add_parser(
+        "offers", help="per rule: reach, redemption, and uplift over the holdout group"
+    )
+    offers.add_argument("--config", type=Path)
+    offers.add_argument(
+        "--since", type=_since, help="only decisions from this date (e.g. 2026-11-01, UTC)"
+    )
+    offers.set_defaults(handler=_report_offers)
     return parser
 
 

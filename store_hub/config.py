@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # ConfigError is re-exported: callers catch it as this module's.
 from beacon_agent.settings import ConfigError as ConfigError
@@ -76,6 +77,15 @@ def _seconds_list(value: Any) -> tuple[float, ...]:
         return tuple(sorted({check(item) for item in items if item != ""}))
     except ValueError:
         raise ValueError(problem) from None
+
+
+def _time_zone(value: Any) -> str:
+    name = str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone name such as Europe/London") from None
+    return name
 
 
 @dataclass(frozen=True)
@@ -164,12 +174,33 @@ class HubConfig:
         _FUSION.dwell_for(ANY_ZONE), _seconds_list, "dwell_thresholds_s = [60, 300, 900]"
     )
     rotation_exponent: int = _spec(10, _positive(int, 0, 15), "rotation_exponent = 10")
-    offer_percent_off: int = _spec(10, _positive(int, 1, 90), "offer_percent_off = 10")
-    offer_validity_minutes: int = _spec(
-        120, _positive(int, 1, 60 * 24 * 30), "offer_validity_minutes = 120"
-    )
     clock_start: datetime | None = _spec(
         None, _instant, 'clock_start = "2026-11-24T10:00:00Z"  # only to replay a recorded trace'
+    )
+    # Offers (docs/offers.md). Key and secret files left unset live next to the VAPID key and
+    # are generated on first run, mode 0600.
+    offer_rules_path: str | None = _spec(
+        None, _optional_text, 'offer_rules_path = "/etc/store-hub/offer_rules.yaml"'
+    )
+    store_time_zone: str = _spec("Europe/London", _time_zone, 'store_time_zone = "Europe/Berlin"')
+    holdout_secret_path: str | None = _spec(
+        None, _optional_text, 'holdout_secret_path = "/var/lib/store-hub/holdout_secret"'
+    )
+    offer_signing_key_path: str | None = _spec(
+        None, _optional_text, 'offer_signing_key_path = "/var/lib/store-hub/offer_signing.pem"'
+    )
+    fcm_project_id: str | None = _spec(None, _optional_text, 'fcm_project_id = "acme-app"')
+    fcm_service_account_path: str | None = _spec(
+        None, _optional_text, 'fcm_service_account_path = "/etc/store-hub/fcm-account.json"'
+    )
+    fcm_base_url: str = _spec(
+        "https://fcm.googleapis.com",
+        _url("http", "https"),
+        'fcm_base_url = "https://fcm.googleapis.com"  # only to test against a local server',
+    )
+    delivery_max_attempts: int = _spec(4, _positive(int, 1, 20), "delivery_max_attempts = 4")
+    delivery_retry_base_s: float = _spec(
+        2.0, _positive(float, 0.01, 600), "delivery_retry_base_s = 2"
     )
 
     def __post_init__(self) -> None:
@@ -185,6 +216,12 @@ class HubConfig:
             raise ConfigError(
                 "config error: commerce_cache_ttl_s must not exceed commerce_max_stale_s "
                 f"({self.commerce_cache_ttl_s} > {self.commerce_max_stale_s})"
+            )
+        if (self.fcm_project_id is None) != (self.fcm_service_account_path is None):
+            raise ConfigError(
+                "config error: FCM needs both fcm_project_id and fcm_service_account_path; "
+                'set them like: fcm_project_id = "acme-app" and '
+                'fcm_service_account_path = "/etc/store-hub/fcm-account.json", or neither'
             )
 
     def with_overrides(self, **values: Any) -> HubConfig:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from store_hub.adapters.agent_config_publisher import MqttAgentConfigPublisher
 from store_hub.adapters.commerce import (
@@ -19,16 +21,27 @@ from store_hub.adapters.commerce import (
 )
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
+from store_hub.adapters.fcm import FcmSender, ServiceAccount
 from store_hub.adapters.mqtt_ingest import MqttIngest
+from store_hub.adapters.offer_keys import (
+    OfferKeyError,
+    load_or_create_holdout_secret,
+    load_or_create_signing_key,
+)
+from store_hub.adapters.offer_rules_file import load_rules_file, rules_path
 from store_hub.adapters.push import PushSender, WebPushSender
 from store_hub.adapters.realtime import FloorBroadcaster, socketio
 from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
 from store_hub.clock import Clock, ShiftedClock, SystemClock
-from store_hub.config import HubConfig, fusion_settings
-from store_hub.domain.offers import ArrivalRule
+from store_hub.config import ConfigError, HubConfig, fusion_settings
+from store_hub.domain.offer_rules_load import RulesError
 from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.arrivals import ArrivalService
+from store_hub.operations.events import DwellReached, FloorEvent
 from store_hub.operations.floor import FloorUpdates, route_presence_events
+from store_hub.operations.offer_decisions import OfferEngine
+from store_hub.operations.offer_delivery import FcmPushSender, OfferDelivery
+from store_hub.operations.offers import card_status_publisher, show_offer_on_card
 from store_hub.operations.presence import PresenceService
 from store_hub.operations.topology import Topology
 
@@ -49,6 +62,9 @@ class Hub:
     ingest: MqttIngest
     broadcaster: FloorBroadcaster
     commerce: CommerceConnector
+    offers: OfferEngine
+    delivery: OfferDelivery
+    rules_path: Path
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -68,9 +84,14 @@ class Hub:
             self.ingest.stop()
             self.arrivals.shutdown()
             self._started = False
+        self.delivery.shutdown()
         if isinstance(self.commerce, PolicyConnector):
             self.commerce.close()
         self.db.dispose()
+
+    def show_offer(self, offer_id: str) -> None:
+        """Put an offer's current state on its shopper's card, live, if they are on the floor."""
+        show_offer_on_card(self.db, self.broadcaster, offer_id, self.clock.now)
 
     def floor_snapshot(self, store_id: str) -> list[dict[str, Any]]:
         """Cards of everyone present in the store, newest first, from the database."""
@@ -82,24 +103,52 @@ def build_hub(
     config: HubConfig,
     commerce: CommerceConnector | None = None,
     push: PushSender | None = None,
+    fcm: FcmPushSender | None = None,
 ) -> Hub:
     """Wire a hub from its configuration; adapters can be swapped by passing them in."""
     clock: Clock = ShiftedClock(config.clock_start) if config.clock_start else SystemClock()
+    offers_rules = rules_path(config.offer_rules_path)
+    try:
+        policy = load_rules_file(offers_rules)
+    except RulesError as exc:
+        raise ConfigError("config error: the offer rules are not valid:\n" + str(exc)) from None
     db = Database.connect(config.database_url)
     vapid = load_or_create_vapid(Path(config.vapid_key_path))
+    keys_dir = Path(config.vapid_key_path).parent
+    try:
+        offers = OfferEngine(
+            db,
+            policy,
+            load_or_create_holdout_secret(
+                Path(config.holdout_secret_path or keys_dir / "holdout_secret")
+            ),
+            load_or_create_signing_key(
+                Path(config.offer_signing_key_path or keys_dir / "offer_signing_key.pem")
+            ),
+            ZoneInfo(config.store_time_zone),
+        )
+    except OfferKeyError as exc:
+        raise ConfigError(f"config error: {exc}") from None
     broadcaster = FloorBroadcaster(socketio)
     commerce = commerce or online_store(config, clock)
+    delivery = OfferDelivery(
+        db,
+        push or WebPushSender(vapid, subject=config.push_subject),
+        fcm or fcm_sender(config),
+        clock.now,
+        config.store_name,
+        # A delivered (or undeliverable) offer shows so on the shopper's card at once.
+        on_status=card_status_publisher(db, broadcaster, clock.now),
+        max_attempts=config.delivery_max_attempts,
+        retry_base_s=config.delivery_retry_base_s,
+    )
     arrivals = ArrivalService(
         db=db,
         commerce=commerce,
-        push=push or WebPushSender(vapid, subject=config.push_subject),
         broadcaster=broadcaster,
-        rule=ArrivalRule(
-            percent_off=config.offer_percent_off,
-            validity=timedelta(minutes=config.offer_validity_minutes),
-        ),
+        offers=offers,
+        deliver=delivery.submit,
         clock=clock.now,
-        store_name=config.store_name,
     )
     if isinstance(commerce, PolicyConnector):
         # A profile refreshed in the background fills in the card of a shopper on the floor.
@@ -112,7 +161,7 @@ def build_hub(
         timedelta(seconds=config.away_timeout_s),
         # Arrivals and departures go to the arrival pipeline; zone changes and dwell to the card.
         route_presence_events(
-            arrivals.on_visit_event, FloorUpdates(db, broadcaster).on_floor_event
+            arrivals.on_visit_event, floor_handler(FloorUpdates(db, broadcaster), arrivals)
         ),
         topology=topology,
         agents=AgentLedger(db, topology),
@@ -142,7 +191,32 @@ def build_hub(
         ingest,
         broadcaster,
         commerce=commerce,
+        offers=offers,
+        delivery=delivery,
+        rules_path=offers_rules,
     )
+
+
+def floor_handler(floor: FloorUpdates, arrivals: ArrivalService) -> Callable[[FloorEvent], None]:
+    """Floor events to the card; dwell also to the offers (decided on the arrival pool)."""
+
+    def on_floor_event(event: FloorEvent) -> None:
+        floor.on_floor_event(event)
+        if isinstance(event, DwellReached):
+            arrivals.on_dwell(event)
+
+    return on_floor_event
+
+
+def fcm_sender(config: HubConfig) -> FcmSender | None:
+    """The FCM provider when the config names a project and service account, else None."""
+    if config.fcm_project_id is None or config.fcm_service_account_path is None:
+        return None
+    try:
+        account = ServiceAccount.from_file(Path(config.fcm_service_account_path))
+    except ValueError as exc:
+        raise ConfigError(f"config error: fcm_service_account_path: {exc}") from None
+    return FcmSender(config.fcm_project_id, account, base_url=config.fcm_base_url)
 
 
 def online_store(config: HubConfig, clock: Clock) -> PolicyConnector:

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.push_service",
     "tests.fixtures.fake_shopify",
+    "tests.fixtures.fake_fcm",
 ]

@@ -181,6 +181,56 @@ function variantText(item) {
   return [item.size && `Size ${item.size}`, item.colour].filter(Boolean).join(" · ");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Store stock and segments (filled in by the hub from this store's inventory and history)
+
+const SEGMENT_LABELS = {
+  vip: "VIP",
+  new: "New customer",
+  lapsing: "Lapsing",
+  frequent: "Frequent",
+  high_cart_value: "High cart value",
+};
+
+function stockLine(stock) {
+  // Cards from before stock was known carry no stock_here: say nothing rather than "none".
+  if (!stock || typeof stock !== "object") return null;
+  const sizes = stock.sizes && typeof stock.sizes === "object" ? Object.entries(stock.sizes) : [];
+  const counts = sizes.map(([, count]) => Number(count) || 0);
+  const available = Number(stock.available) || 0;
+  const anyHere = available > 0 || counts.some((count) => count > 0);
+  let text = "Not in stock here";
+  if (anyHere) {
+    const parts = sizes.map(([size, count]) => `${size} ×${Number(count) || 0}`);
+    text = `In stock here: ${parts.length ? parts.join(" · ") : `×${available}`}`;
+    if (typeof stock.location === "string" && stock.location) text += ` — ${stock.location}`;
+  }
+  const state = available > 0 ? "yes" : anyHere ? "other" : "none";
+  return h("span", { class: `stock stock--${state}`, "data-testid": "stock-here", text });
+}
+
+function inStockFlag(card) {
+  const count = Number(card.in_stock_here_count) || 0;
+  if (count <= 0) return null;
+  return h("span", {
+    class: "in-stock-flag",
+    "data-testid": "in-stock-flag",
+    text: `${plural(count, "wanted item", "wanted items")} in stock here`,
+  });
+}
+
+function segmentBadges(segments) {
+  const list = Array.isArray(segments) ? segments.filter((s) => typeof s === "string" && s) : [];
+  return list.map((segment) =>
+    h("span", {
+      class: `segment segment--${segment.replace(/[^a-z0-9_]/gi, "")}`,
+      "data-testid": "segment",
+      "data-segment": segment,
+      text: SEGMENT_LABELS[segment] || titleCase(segment),
+    }),
+  );
+}
+
 function itemList(items, lineOf) {
   const list = h("ul", { class: "items", role: "list" });
   for (const item of items.slice(0, MAX_LISTED_ITEMS)) {
@@ -195,6 +245,7 @@ function itemList(items, lineOf) {
           { class: "item__text" },
           h("span", { class: "item__name", text: item.name || item.sku || "Item" }),
           detail ? h("span", { class: "item__detail", text: detail }) : null,
+          stockLine(item.stock_here),
         ),
         price ? h("span", { class: "item__price", text: price }) : null,
       ),
@@ -375,6 +426,8 @@ function renderCard(card) {
           ? h("span", { class: "card__zone", "data-testid": "zone", text: card.zone })
           : null,
         lifetime ? h("span", { class: "card__ltv", text: `${lifetime} lifetime` }) : null,
+        ...segmentBadges(card.segments),
+        inStockFlag(card),
       ),
     ),
     profileNote(card),

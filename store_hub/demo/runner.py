@@ -27,6 +27,7 @@ STORE_ID = "s042"
 DEMO_CUSTOMERS = [f"c{n:04d}" for n in range(1, 13)]
 ENROLL_KEY = "demo-enroll-key"
 IT_KEY = "demo-it-key"
+POS_KEY = "demo-pos-key"
 DOOR_AGENT = "door-1"
 
 
@@ -146,6 +147,7 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
     from beacon_agent.demo_feed import start_demo_agent
     from store_hub.cli import serve
     from store_hub.demo.online_store import serve_in_thread
+    from store_hub.demo.stock import seed_demo_stock
 
     if workdir.exists():
         shutil.rmtree(workdir)  # a fresh store each run: the demo's keys and visits are throwaway
@@ -165,6 +167,7 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
         commerce_url=f"http://127.0.0.1:{commerce_port}",
         enroll_api_key=ENROLL_KEY,
         it_api_key=IT_KEY,
+        pos_api_key=POS_KEY,
         vapid_key_path=str(workdir / "vapid_private.pem"),
         http_host=host,
         http_port=port,
@@ -172,6 +175,7 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
     )
     keys = _enroll_demo_shoppers(config, seed=42)
     _register_door_agent(config)
+    seed_demo_stock(config)
     agent = start_demo_agent(STORE_ID, DOOR_AGENT, broker_url, away_timeout_s=15)
     walks = WalkingShoppers(keys, config.rotation_exponent, agent.feed)
     walks.start()

@@ -3,7 +3,9 @@
 Personal data goes: devices (with their identity keys), push subscriptions, visits with their
 zone segments and tablet cards. Offer rows and offer decisions are money and measurement: the
 retailer's books and the uplift figures must still add up, so they stay, unlinked from the
-person (customer id replaced, device and visit links cleared, free text dropped).
+person (customer id replaced, device and visit links cleared, free text dropped). In-store
+receipts (sales, with their lines) are the books themselves: they stay with the customer id
+replaced; their lines hold products and prices, nothing about the person.
 
 `ERASERS` maps every table that has a `customer_id` column to what happens to it; a test checks
 that no such table is missing, so a table added later cannot be forgotten here.
@@ -18,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, select, update
 from sqlalchemy.orm import Session
 
-from store_hub.adapters.db.models import Device, Offer, OfferDecision, Visit
+from store_hub.adapters.db.models import Device, Offer, OfferDecision, Sale, Visit
 
 ERASED = "erased"
 
@@ -79,7 +81,8 @@ def _offers(session: Session, customer_id: str, report: ErasureReport) -> None:
         session,
         update(Offer)
         .where(Offer.customer_id == customer_id)
-        .values(customer_id=ERASED, delivery_detail=None),
+        # The QR token carries a (salted) hash binding the offer to the customer.
+        .values(customer_id=ERASED, delivery_detail=None, qr_token=None),
     )
 
 
@@ -92,6 +95,12 @@ def _decisions(session: Session, customer_id: str, report: ErasureReport) -> Non
     )
 
 
+def _sales(session: Session, customer_id: str, report: ErasureReport) -> None:
+    report.rows["sales"] = _count(
+        session, update(Sale).where(Sale.customer_id == customer_id).values(customer_id=ERASED)
+    )
+
+
 # Order matters: visits and devices are unlinked from offers before offers lose the customer id
 # they are found by.
 ERASERS: dict[str, Callable[[Session, str, ErasureReport], None]] = {
@@ -99,6 +108,7 @@ ERASERS: dict[str, Callable[[Session, str, ErasureReport], None]] = {
     "devices": _devices,
     "offers": _offers,
     "offer_decisions": _decisions,
+    "sales": _sales,
 }
 
 

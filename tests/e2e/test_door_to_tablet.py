@@ -14,24 +14,43 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import socketio
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
+from store_hub.adapters.commerce import ReferenceStoreConnector
 from store_hub.adapters.db.engine import Database
-from store_hub.adapters.db.models import Offer, OfferDecision, Visit
+from store_hub.adapters.db.models import InventoryItem, Offer, OfferDecision, Redemption, Visit
+from store_hub.domain.offer_qr import verify_offer_qr
 from store_hub.operations.enrollment import Consents, enroll_device
 from tests.fixtures.mosquitto import Broker, free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 DATA = Path(__file__).resolve().parent.parent / "data"
 STORE = "s042"
+POS = {"Authorization": "Bearer test-pos-key"}
+# The offer under test: 15 % off a wishlist item this store has on the shelf.
+RULES = """
+version: 1
+default_locale: en
+courtesy: {per_customer_per_visit: 1, per_customer_per_day: 2, cooldown_minutes: 30}
+rules:
+  - id: wishlist-here-15
+    trigger: wishlist_in_stock_here
+    offer:
+      percent_off: 15
+      scope: item
+      validity_minutes: 120
+      message:
+        en: {title: '{percent}% off {item_name}', body: 'It is here, on the shelf: {percent}% off.'}
+"""
 
 
 @pytest.fixture
@@ -46,11 +65,23 @@ def online_store() -> Iterator[str]:
         server.shutdown()
 
 
-def seed_shipped_device(db_url: str) -> tuple[str, str]:
+def seed_shipped_device(db_url: str, in_stock_sku: str) -> tuple[str, str]:
     shipped = json.loads((DATA / "walkin.devices.json").read_text())["devices"][0]
     db = Database.connect(db_url)
     try:
         with db.transaction() as session:
+            session.add(
+                InventoryItem(
+                    store_id=STORE,
+                    sku=in_stock_sku,
+                    product_code=in_stock_sku,
+                    on_hand=2,
+                    location="Rail 4",
+                    size=None,
+                    colour=None,
+                    updated_at=datetime.now(UTC),
+                )
+            )
             device = enroll_device(
                 session,
                 shipped["customer_id"],
@@ -68,7 +99,11 @@ def seed_shipped_device(db_url: str) -> tuple[str, str]:
 def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterator[dict[str, Any]]:
     port = free_port()
     db_url = f"sqlite:///{tmp_path}/hub.db"
-    device_id, customer_id = seed_shipped_device(db_url)
+    wishlist = ReferenceStoreConnector(online_store, "demo-commerce-key").fetch_customer("c0001")
+    in_stock_sku = wishlist.wishlist[-1].sku
+    device_id, customer_id = seed_shipped_device(db_url, in_stock_sku)
+    rules = tmp_path / "offer_rules.yaml"
+    rules.write_text(RULES)
     env = {
         **os.environ,
         "STORE_HUB_STORE_ID": STORE,
@@ -77,6 +112,8 @@ def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterato
         "STORE_HUB_COMMERCE_URL": online_store,
         "STORE_HUB_ENROLL_API_KEY": "test-enroll-key",
         "STORE_HUB_IT_API_KEY": "test-it-key",
+        "STORE_HUB_POS_API_KEY": "test-pos-key",
+        "STORE_HUB_OFFER_RULES_PATH": str(rules),
         "STORE_HUB_VAPID_KEY_PATH": str(tmp_path / "vapid.pem"),
         "STORE_HUB_HTTP_PORT": str(port),
         "STORE_HUB_AWAY_TIMEOUT_S": "6",
@@ -99,6 +136,7 @@ def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterato
             "db_url": db_url,
             "device_id": device_id,
             "customer_id": customer_id,
+            "in_stock_sku": in_stock_sku,
             "log": tmp_path / "hub.log",
         }
     finally:
@@ -158,6 +196,7 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
     page.evaluate("window.sameDocument = true")
 
     client, events = tablet(base)
+    replay: subprocess.Popen[str] | None = None
     try:
         assert next_event(events, "floor", 5)["shoppers"] == []
         assert client.transport() == "websocket"
@@ -168,7 +207,7 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
             f'away_timeout_s = 5\nspool_path = "{tmp_path}/spool.db"\n'
             f'state_path = "{tmp_path}/agent-state.json"\n'
         )
-        replay = subprocess.run(
+        replay = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -180,11 +219,11 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
                 "--speed",
                 "1",
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=60,
         )
-        assert replay.returncode == 0, replay.stderr
+        # The walk runs while the test acts: the till must redeem while the shopper is inside.
 
         arrived = next_event(events, "arrived", 10)
         assert arrived["customer_id"] == "c0001"
@@ -199,12 +238,45 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         assert filled["profile"]["first_name"]
         assert filled["wishlist"], "c0001 has a wishlist in the reference store"
         assert filled["cart"]["items"], "c0001 has an abandoned cart in the reference store"
+        in_stock = [i for i in filled["wishlist"] if i["sku"] == hub_process["in_stock_sku"]]
+        assert in_stock and in_stock[0]["stock_here"]["available"] == 2
         offer = filled["offer"]
         assert offer is not None and offer["status"] == "issued"
+        assert offer["title"] == f"15% off {in_stock[0]['name']}"
 
         delivered = next_event(events, "card_updated", 10)
         assert delivered["offer"]["code"] == offer["code"]
         assert delivered["offer"]["status"] == "delivered"
+
+        # The phone got the code and a QR token the till verifies offline with the served key.
+        pushed = push_service.wait_for(1, timeout=10)[0]
+        assert pushed.payload["code"] == offer["code"]
+        assert pushed.payload["title"] == offer["title"]
+        assert 0 < int(pushed.headers["TTL"]) <= 120 * 60
+        assert pushed.headers["Topic"] == "offer-wishlist-here-15"
+        served = requests.get(f"{base}/api/v1/offers/verify-key", headers=POS, timeout=5).json()
+        till_key = load_pem_public_key(served["public_key_pem"].encode())
+        claims = verify_offer_qr(
+            pushed.payload["qr"],
+            [till_key],  # type: ignore[list-item]
+            store_id=STORE,
+            now=datetime.fromisoformat(offer["expires_at"]) - timedelta(minutes=1),
+            customer_id="c0001",
+        )
+        assert claims.code == offer["code"]
+
+        # The till redeems it; the associate's tablet shows that at once.
+        redeemed = requests.post(
+            f"{base}/api/v1/redemptions",
+            json={"code": claims.code, "store_id": STORE, "order_ref": "R-1001"},
+            headers={**POS, "Idempotency-Key": "till-1-R-1001"},
+            timeout=5,
+        )
+        assert redeemed.status_code == 201, redeemed.text
+        shown = next_event(events, "card_updated", 5)
+        assert shown["visit_id"] == arrived["visit_id"]
+        assert shown["offer"]["code"] == offer["code"]
+        assert shown["offer"]["status"] == "redeemed"
 
         card = page.locator(f'[data-testid="shopper-card"][data-visit-id="{arrived["visit_id"]}"]')
         name = f"{filled['profile']['first_name']} {filled['profile']['last_name']}"
@@ -212,11 +284,8 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         expect(card.get_by_test_id("offer")).to_contain_text(offer["code"])
         expect(card.get_by_test_id("cart")).to_contain_text(filled["cart"]["items"][0]["name"])
 
-        pushed = push_service.wait_for(1, timeout=10)[0]
-        assert pushed.payload["code"] == offer["code"]
-        assert pushed.payload["title"] == offer["title"]
-        assert 0 < int(pushed.headers["TTL"]) <= 120 * 60
-
+        _out, errors = replay.communicate(timeout=60)
+        assert replay.returncode == 0, errors
         departed = next_event(events, "departed", 20)
         assert departed["visit_id"] == arrived["visit_id"]
         expect(card).to_have_count(0)
@@ -224,6 +293,9 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
         # Live from arrival to departure: the page was never reloaded.
         assert page.evaluate("window.sameDocument") is True
     finally:
+        if replay is not None and replay.poll() is None:
+            replay.kill()
+            replay.communicate()
         client.disconnect()
         context.close()
 
@@ -231,11 +303,14 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
     try:
         with db.transaction() as session:
             offers = session.scalars(select(Offer)).all()
-            assert [(o.code, o.status, o.customer_id) for o in offers] == [
-                (offer["code"], "delivered", "c0001")
+            assert [(o.code, o.status, o.customer_id, o.sku) for o in offers] == [
+                (offer["code"], "redeemed", "c0001", hub_process["in_stock_sku"])
             ]
             decisions = session.scalars(select(OfferDecision)).all()
-            assert [(d.outcome, d.offer_id) for d in decisions] == [("sent", offers[0].id)]
+            assert [(d.outcome, d.reason, d.offer_id) for d in decisions] == [
+                ("send", "sent", offers[0].id)
+            ]
+            assert [r.order_ref for r in session.scalars(select(Redemption))] == ["R-1001"]
             visit = session.scalars(select(Visit)).one()
             assert visit.departed_at is not None
     finally:

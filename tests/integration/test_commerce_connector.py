@@ -16,7 +16,7 @@ import requests
 from store_hub.adapters.commerce import CustomerSnapshot, ReferenceStoreConnector
 from store_hub.demo.catalog import DEMO_CUSTOMERS, Catalog
 from store_hub.demo.online_store import Fault, Faults, RunningStore, serve_in_thread
-from store_hub.operations.arrivals import interest_items
+from store_hub.operations.offer_decisions import interest_items
 from tests.fixtures.mosquitto import free_port
 
 pytestmark = pytest.mark.integration
@@ -139,7 +139,7 @@ def test_c0001_becomes_the_exact_card_the_tablet_renders(
     # The arrival offer is decided from this very card.
     interest = interest_items(card)
     assert [i.source for i in interest].count("cart") == len(card["cart"]["items"])
-    assert all(i.price > 0 and i.currency == "GBP" for i in interest)
+    assert all(i.price.amount > 0 and i.price.currency == "GBP" for i in interest)
     assert Decimal(card["cart"]["total"]) == sum(
         Decimal(i["unit_price"]) * i["quantity"] for i in card["cart"]["items"]
     )

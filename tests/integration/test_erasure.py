@@ -90,16 +90,23 @@ def shopper_with_history(db: Database, customer_id: str) -> None:
             device_id=device.id,
             visit_id=visit.id,
             rule_id="arrival-cart-10",
+            qr_token="signed-token-binding-the-customer",
+            kind="percent",
+            scope="item",
             sku="SKU-1",
             title="10% off",
             description="One use.",
+            locale="en",
             percent_off=10,
             discount=Decimal("4.99"),
+            liability=Decimal("4.99"),
             currency="GBP",
             status="delivered",
             issued_at=NOW,
             expires_at=NOW + timedelta(hours=2),
             delivered_at=NOW,
+            delivery_status="delivered",
+            delivery_attempts=1,
             delivery_detail="accepted by the push service",
         )
         session.add(offer)
@@ -110,8 +117,10 @@ def shopper_with_history(db: Database, customer_id: str) -> None:
                 store_id="s042",
                 customer_id=customer_id,
                 visit_id=visit.id,
-                outcome="sent",
-                reason="issued",
+                trigger="arrived",
+                outcome="send",
+                reason="sent",
+                detail="",
                 offer_id=offer.id,
                 decided_at=NOW,
             )
@@ -130,7 +139,13 @@ def test_erasure_removes_the_person_and_keeps_the_books(db: Database) -> None:
     with db.transaction() as session:
         report = erase_customer(session, "c0001")
 
-    assert report.rows == {"visits": 1, "devices": 1, "offers": 1, "offer_decisions": 1}
+    assert report.rows == {
+        "visits": 1,
+        "devices": 1,
+        "offers": 1,
+        "offer_decisions": 1,
+        "sales": 0,
+    }
     assert [v.visit_id for v in report.open_visits] == ["v-c0001"]
     assert len(report.device_ids) == 1
     assert count(db, Device, Device.customer_id == "c0001") == 0
@@ -142,6 +157,7 @@ def test_erasure_removes_the_person_and_keeps_the_books(db: Database) -> None:
         offer = session.get(Offer, "o-c0001")
         assert offer is not None
         assert (offer.customer_id, offer.device_id, offer.visit_id) == (ERASED, None, None)
+        assert offer.qr_token is None
         assert offer.discount == Decimal("4.99")
         decision = session.scalars(
             select(OfferDecision).where(OfferDecision.offer_id == "o-c0001")

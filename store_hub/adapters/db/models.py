@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -99,7 +100,11 @@ class Visit(Base):
 
 
 class Offer(Base):
-    """An offer code issued to a shopper; money, so every state change is explicit."""
+    """An offer code issued to a shopper; money, so every state change is explicit.
+
+    `status` moves only along store_hub.domain.offer_states; redemption is one conditional
+    UPDATE on it (store_hub.operations.offers). The terms are the domain's `Terms`.
+    """
 
     __tablename__ = "offers"
 
@@ -110,16 +115,37 @@ class Offer(Base):
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
     visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     rule_id: Mapped[str] = mapped_column(String(64))
-    sku: Mapped[str] = mapped_column(String(64))
+    # "percent" or "amount" off; "item", "category" or "basket".
+    kind: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    item_name: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)
-    percent_off: Mapped[int] = mapped_column(Integer)
-    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    description: Mapped[str] = mapped_column(Text)  # the message body, in `locale`
+    locale: Mapped[str] = mapped_column(String(16))
+    percent_off: Mapped[int | None] = mapped_column(Integer)
+    amount_off: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    original_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    # Exact for an item; null for a category or basket, where it depends on the basket.
+    discount: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    # The most this offer can cost: what budgets count and what a redemption records.
+    liability: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    min_spend: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
     currency: Mapped[str] = mapped_column(String(3))
+    # The Ed25519-signed payload tills verify offline (store_hub.domain.offer_qr).
+    qr_token: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    redeemed_at: Mapped[datetime | None]
+    voided_at: Mapped[datetime | None]
+    # Push delivery, apart from the offer's state: pending, retrying, delivered, gone, failed,
+    # no_target; with the attempts made and the last outcome for people.
+    delivery_status: Mapped[str] = mapped_column(String(16))
+    delivery_attempts: Mapped[int] = mapped_column(Integer)
     delivery_detail: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -127,16 +153,49 @@ class OfferDecision(Base):
     """Every offer decision, including the ones that sent nothing, with the reason."""
 
     __tablename__ = "offer_decisions"
+    # Caps read "today" per store and per customer; rules decided per visit.
+    __table_args__ = (
+        Index("ix_offer_decisions_store_day", "store_id", "decided_at"),
+        Index("ix_offer_decisions_visit", "visit_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rule_id: Mapped[str] = mapped_column(String(64))
     store_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str] = mapped_column(String(64), index=True)
     visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
-    outcome: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))  # "send" or "no_send"
     reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(200))
+    # What was sent, or for "held_out" what would have been: the domain's Terms.to_dict().
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    liability: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    currency: Mapped[str | None] = mapped_column(String(3))
     offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime]
+
+
+class Redemption(Base):
+    """An offer used at a till (or on the tablet): the ledger, one row per redemption."""
+
+    __tablename__ = "redemptions"
+    # The same Idempotency-Key from the same store is the same redemption.
+    __table_args__ = (
+        UniqueConstraint("store_id", "idempotency_key", name="uq_redemptions_idempotency"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[str] = mapped_column(String(64))
+    order_ref: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))  # "pos" or "tablet"
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]
 
 
 class Zone(Base):
@@ -203,3 +262,64 @@ class VisitSegment(Base):
     # How sure the fusion was of this zone when the shopper entered it (0-1); null for segments
     # recorded before the hub measured it.
     confidence: Mapped[float | None] = mapped_column(Float)
+
+
+class InventoryItem(Base):
+    """How many of one SKU this store holds, and where on the floor they are."""
+
+    __tablename__ = "inventory"
+    # Sizes of one product are found by product code: the card's "M x2, L x0" is one query.
+    __table_args__ = (Index("ix_inventory_product", "store_id", "product_code"),)
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The style in one colour, shared by its sizes; derived from the SKU when not given.
+    product_code: Mapped[str] = mapped_column(String(64))
+    on_hand: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[str | None] = mapped_column(String(32))
+    colour: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+
+
+class Sale(Base):
+    """An in-store receipt from the POS; money, so it outlives the customer's erasure."""
+
+    __tablename__ = "sales"
+    __table_args__ = (
+        UniqueConstraint("store_id", "receipt_id", name="uq_sales_receipt"),
+        Index("ix_sales_customer", "customer_id", "sold_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    # Null for a shopper the till did not know; "erased" once the customer was erased.
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    sold_at: Mapped[datetime]
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    discount_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    payment_type: Mapped[str] = mapped_column(String(32))
+    offer_codes: Mapped[list[str]] = mapped_column(JSON)
+    # SHA-256 of the request as first recorded: a replay must carry the same receipt.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class SaleLine(Base):
+    """One line of an in-store receipt."""
+
+    __tablename__ = "sale_lines"
+
+    sale_id: Mapped[str] = mapped_column(
+        ForeignKey("sales.id", ondelete="CASCADE"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    line_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
