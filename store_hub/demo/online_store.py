@@ -33,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from beacon_agent.protocol import format_timestamp
+from store_hub.adapters.commerce.openapi import commerce_openapi
 from store_hub.demo.catalog import DEFAULT_SEED, Cart, Catalog, Customer, Order, Variant
 from store_hub.demo.catalog import generate_catalog as _generate
 from store_hub.server import QuietRequestHandler
@@ -281,8 +282,8 @@ def create_app(
     @app.before_request
     def misbehave_then_authenticate() -> Response | None:
         path = request.path
-        if path == "/healthz" or path.startswith(f"{PREFIX}/images/"):
-            return None  # public: browsers fetch images without the key
+        if path in ("/healthz", f"{PREFIX}/openapi.json") or path.startswith(f"{PREFIX}/images/"):
+            return None  # public: browsers fetch images, and the contract is no secret
         if path.startswith(PREFIX):
             counter.record(path)  # before faults: a failed call still reached the store
             matched = faults.matching(path)
@@ -322,6 +323,10 @@ def create_app(
     def server_error(error: Exception) -> Response:
         log.exception("online store request failed")
         return _error(500, "internal_error", "the store failed to answer")
+
+    @app.get(f"{PREFIX}/openapi.json")
+    def openapi() -> Response:
+        return jsonify(commerce_openapi())
 
     @app.get("/healthz")
     def health() -> Response:

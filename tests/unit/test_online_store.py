@@ -125,3 +125,27 @@ def test_injected_faults_apply_by_path(client: FlaskClient, faults: Faults) -> N
     assert failing.status_code == 503
     assert failing.json is not None and failing.json["error"]["code"] == "injected_fault"
     assert fine.status_code == 200
+
+
+def test_the_contract_is_served_as_openapi_and_matches_what_the_store_answers(
+    client: FlaskClient, catalog: Catalog
+) -> None:
+    spec = client.get(f"{V1}/openapi.json").get_json()  # public, like the docs
+    assert spec["openapi"].startswith("3.")
+    documented = set(spec["paths"])
+    assert documented == {
+        f"{V1}/customers/{{customer_id}}",
+        f"{V1}/customers/{{customer_id}}/wishlist",
+        f"{V1}/customers/{{customer_id}}/carts",
+        f"{V1}/customers/{{customer_id}}/orders",
+    }
+    schemas = spec["components"]["schemas"]
+    assert schemas["Money"]["properties"]["amount"] == {"type": "string", "format": "decimal"}
+    # Every field the document requires is present in what the store actually answers.
+    customer = client.get(f"{V1}/customers/c0001", headers=AUTH).get_json()
+    assert set(schemas["Customer"]["required"]) <= set(customer)
+    wishlist = client.get(f"{V1}/customers/c0001/wishlist", headers=AUTH).get_json()
+    assert set(schemas["WishlistPage"]["required"]) <= set(wishlist)
+    assert set(schemas["WishlistItem"]["required"]) <= set(wishlist["data"][0])
+    orders = client.get(f"{V1}/customers/c0001/orders", headers=AUTH).get_json()
+    assert set(schemas["Order"]["required"]) <= set(orders["data"][0])
