@@ -121,6 +121,29 @@ class OfferItem(MethodView):
             _fail(problem)
 
 
+class OpenedSchema(Schema):
+    code = fields.String()
+    status = fields.String(metadata={"description": "the offer's state after this receipt"})
+
+
+@blp.route("/offers/<string:code>/opened")
+class OfferOpened(MethodView):
+    @require_scope("enroll")
+    @blp.response(200, OpenedSchema)
+    def post(self, code: str) -> dict[str, Any]:
+        """The shopper opened the offer in the retailer's app (a read receipt; idempotent).
+
+        Scope `enroll`: it comes from the app back end, not from a till.
+        """
+        h = hub()
+        try:
+            status, offer_id = ops.mark_opened(h.db, code, h.clock.now())
+        except ops.OfferProblem as problem:
+            _fail(problem)
+        h.show_offer(offer_id)
+        return {"code": code, "status": status}
+
+
 @blp.route("/redemptions")
 class Redemptions(MethodView):
     @require_scope("pos")

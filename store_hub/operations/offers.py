@@ -26,6 +26,7 @@ from store_hub.domain.codes import normalise_code
 from store_hub.domain.money import Money, round_money
 from store_hub.domain.offer_states import (
     REDEEMABLE_FROM,
+    IllegalTransition,
     OfferState,
     effective_state,
     transition,
@@ -322,6 +323,31 @@ def card_status_publisher(
         show_offer_on_card(db, channel, offer_id, clock)
 
     return publish
+
+
+def mark_opened(db: Database, code: str, now: datetime) -> tuple[str, str]:
+    """The shopper opened the offer in the app: it moves to `opened` if it still can.
+
+    Idempotent, and never backwards: an offer already opened, redeemed, voided or expired keeps
+    its state (receipts from phones arrive late and more than once). Returns (state, offer id).
+    """
+    try:
+        wanted = normalise_code(code)
+    except ValueError:
+        raise _unknown(code) from None
+    with db.transaction() as session:
+        offer = session.scalars(
+            select(Offer).where(Offer.code == wanted).with_for_update()
+        ).one_or_none()
+        if offer is None:
+            raise _unknown(wanted)
+        current = effective_state(as_state(offer.status), offer.expires_at, now)
+        try:
+            offer.status = transition(current, "opened")
+            offer.opened_at = now
+        except IllegalTransition:
+            pass
+        return offer.status, offer.id
 
 
 def redeem_on_tablet(

@@ -48,6 +48,7 @@ def start(url: str, tmp_path: Path) -> tuple[Hub, HubServer]:
     config = HubConfig().with_overrides(
         database_url=url,
         pos_api_key="test-pos-key",
+        enroll_api_key="test-enroll-key",
         vapid_key_path=str(tmp_path / "vapid.pem"),
     )
     hub = build_hub(config)
@@ -234,3 +235,23 @@ def test_the_tablet_redeems_through_the_same_ledger(on_sqlite: Running) -> None:
         row = session.scalars(select(Redemption)).one()
         assert (row.channel, row.offer_id) == ("tablet", offer.id)
     assert on_sqlite.redeem(offer.code, key="till").status_code == 409
+
+
+def test_the_app_reports_an_offer_opened_once_and_never_backwards(on_sqlite: Running) -> None:
+    hub, now = on_sqlite.hub, on_sqlite.hub.clock.now()
+    offer = seed_offer(hub.db, now)
+    app = {"Authorization": "Bearer test-enroll-key"}
+
+    def opened(code: str, headers: dict[str, str] = app) -> requests.Response:
+        return requests.post(f"{on_sqlite.base}/offers/{code}/opened", headers=headers, timeout=5)
+
+    assert opened(offer.code, POS).status_code == 401  # a till cannot say the phone opened it
+    first = opened(offer.code)
+    assert (first.status_code, first.json()["status"]) == (200, "opened")
+    assert opened(offer.code).json()["status"] == "opened"  # the phone says it twice
+    view = requests.get(f"{on_sqlite.base}/offers/{offer.code}", headers=POS, timeout=5).json()
+    assert view["status"] == "opened"
+    assert on_sqlite.redeem(offer.code, key="k-open").status_code == 201
+    # A late receipt after the till redeemed it changes nothing.
+    assert opened(offer.code).json()["status"] == "redeemed"
+    assert opened("ZZZZZ-ZZZZZ").status_code == 404
