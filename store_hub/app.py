@@ -6,7 +6,11 @@ from flask import Flask, redirect
 from werkzeug.wrappers import Response
 
 from clienteling_ui import bp as tablet_bp
-from store_hub.adapters.realtime import register_floor_namespace, socketio
+from store_hub.adapters.realtime import (
+    register_floor_namespace,
+    register_tablet_actions,
+    socketio,
+)
 from store_hub.api import (
     customers,
     enrollment,
@@ -14,11 +18,16 @@ from store_hub.api import (
     inventory,
     offer_rules,
     offers,
+    reports,
     sales,
     topology,
 )
 from store_hub.api.errors import ContractApi
+from store_hub.api.session import SignedInAssociate
 from store_hub.hub import Hub
+from store_hub.operations.associates import is_active
+from store_hub.operations.claims import Claims
+from store_hub.operations.tablet_actions import claim_actions, redeem_action
 
 
 def create_app(hub: Hub) -> Flask:
@@ -37,6 +46,11 @@ def create_app(hub: Hub) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
+        SECRET_KEY=hub.session_secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=hub.config.tablet_scheme == "https",
+        TABLET_IDLE_LOCK_MINUTES=hub.config.tablet_idle_lock_minutes,
     )
     app.extensions["store_hub"] = hub
     api = ContractApi(app)
@@ -47,6 +61,7 @@ def create_app(hub: Hub) -> Flask:
     api.register_blueprint(customers.blp)
     api.register_blueprint(offers.blp)
     api.register_blueprint(offer_rules.blp)
+    api.register_blueprint(reports.blp)
     app.register_blueprint(health.bp)
     app.register_blueprint(tablet_bp, url_prefix="/tablet")
     # Threads, not monkey-patching (DESIGN.md): Flask-SocketIO would prefer eventlet if present.
@@ -56,10 +71,18 @@ def create_app(hub: Hub) -> Flask:
         snapshot=hub.floor_snapshot,
         known_store=lambda store_id: store_id == hub.config.store_id,
         clock=hub.clock.now,
+        associate_ok=lambda associate: _still_active(hub, associate),
     )
+    claims = Claims(hub.db, hub.broadcaster, hub.clock.now)
+    register_tablet_actions(socketio, {**claim_actions(claims), **redeem_action(claims)})
 
     @app.get("/")
     def index() -> Response:
         return redirect(f"/tablet/?store={hub.config.store_id}")
 
     return app
+
+
+def _still_active(hub: Hub, associate: SignedInAssociate) -> bool:
+    """A deactivated account's cookie stops opening the floor at its next connection."""
+    return is_active(hub.db, associate.associate_id, associate.store_id)

@@ -126,6 +126,49 @@ def _report_offers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_file is not None:
+        # The first line only: editors and `echo` add a newline nobody means as part of it.
+        return str(args.password_file.read_text(encoding="utf-8").splitlines()[0])
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the passwords do not match")
+    return first
+
+
+def _associates_add(args: argparse.Namespace) -> int:
+    from store_hub.adapters.db.engine import Database
+    from store_hub.clock import SystemClock
+    from store_hub.operations.associates import AccountProblem, add_associate
+
+    config = load_config(args.config)
+    try:
+        password = _read_password(args)
+    except (OSError, IndexError, ValueError) as exc:
+        print(f"store-hub: cannot read the password: {exc or 'empty file'}", file=sys.stderr)
+        return 2
+    db = Database.connect(config.database_url)
+    try:
+        associate = add_associate(
+            db,
+            args.store or config.store_id,
+            args.email,
+            args.name,
+            args.role,
+            password,
+            SystemClock().now(),
+        )
+    except AccountProblem as exc:
+        print(f"store-hub: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(f"added {associate.role} {associate.name} to store {associate.store_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of store-hub."""
     parser = argparse.ArgumentParser(prog="store-hub", description=__doc__)
@@ -162,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="import the good rows even if some are bad (default: refuse the whole file)",
     )
     stock_import.set_defaults(handler=_inventory_import)
+
+    associates = commands.add_parser("associates", help="tablet accounts of store staff")
+    associates_commands = associates.add_subparsers(dest="associates_command", required=True)
+    add = associates_commands.add_parser("add", help="add an associate who can sign in")
+    add.add_argument("--config", type=Path)
+    add.add_argument("--store", help="store id (default: the config's store_id)")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True, help="the name colleagues see")
+    add.add_argument("--role", choices=("associate", "manager", "it"), default="associate")
+    add.add_argument(
+        "--password-file", type=Path, help="read the password from this file (default: prompt)"
+    )
+    add.set_defaults(handler=_associates_add)
 
     report = commands.add_parser("report", help="reports from the hub's database")
     report_commands = report.add_subparsers(dest="report_command", required=True)

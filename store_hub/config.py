@@ -202,6 +202,16 @@ class HubConfig:
     delivery_retry_base_s: float = _spec(
         2.0, _positive(float, 0.01, 600), "delivery_retry_base_s = 2"
     )
+    # The associate's tablet (docs/tablet.md). The session secret signs the sign-in cookie;
+    # left unset it lives next to the VAPID key and is generated on first run, mode 0600.
+    session_secret_path: str | None = _spec(
+        None, _optional_text, 'session_secret_path = "/var/lib/store-hub/session_secret"'
+    )
+    tablet_idle_lock_minutes: float = _spec(
+        10.0, _positive(float, 0.05, 480), "tablet_idle_lock_minutes = 10"
+    )
+    # "https" when the hub is served behind TLS: the session cookie is then marked Secure.
+    tablet_scheme: str = _spec("http", _choice("http", "https"), 'tablet_scheme = "https"')
 
     def __post_init__(self) -> None:
         if self.commerce_connector == "shopify" and not (

@@ -31,6 +31,7 @@ from store_hub.adapters.offer_keys import (
 from store_hub.adapters.offer_rules_file import load_rules_file, rules_path
 from store_hub.adapters.push import PushSender, WebPushSender
 from store_hub.adapters.realtime import FloorBroadcaster, socketio
+from store_hub.adapters.session_secret import load_or_create_session_secret
 from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
 from store_hub.clock import Clock, ShiftedClock, SystemClock
 from store_hub.config import ConfigError, HubConfig, fusion_settings
@@ -65,6 +66,8 @@ class Hub:
     offers: OfferEngine
     delivery: OfferDelivery
     rules_path: Path
+    # Signs the tablet's session cookies (store_hub.adapters.session_secret).
+    session_secret: bytes = field(default=b"", repr=False)
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -126,6 +129,9 @@ def build_hub(
                 Path(config.offer_signing_key_path or keys_dir / "offer_signing_key.pem")
             ),
             ZoneInfo(config.store_time_zone),
+        )
+        session_secret = load_or_create_session_secret(
+            Path(config.session_secret_path or keys_dir / "session_secret")
         )
     except OfferKeyError as exc:
         raise ConfigError(f"config error: {exc}") from None
@@ -194,6 +200,7 @@ def build_hub(
         offers=offers,
         delivery=delivery,
         rules_path=offers_rules,
+        session_secret=session_secret,
     )
 
 

@@ -2,6 +2,9 @@
 // Every piece of shopper data reaches the page through textContent or a checked attribute,
 // never through markup.
 
+import { helpSection, wireClaims } from "./claims.js";
+import { startIdleLock } from "./idle_lock.js";
+
 const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
 const NOT_BUILT = "UI assets not built: run scripts/build_ui.sh";
 const NAMESPACE = "/floor";
@@ -37,6 +40,7 @@ let snapshotPending = true;
 let heldEvents = [];
 let snapshotTimer = 0;
 let nameIds = 0;
+let liveSocket = null;
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
@@ -310,6 +314,8 @@ function ordersLine(orders) {
   return h("p", { class: "card__orders", "data-testid": "orders", text });
 }
 
+// The states a code can still be used from (store_hub.domain.offer_states.REDEEMABLE_FROM).
+const REDEEMABLE = new Set(["sent", "issued", "delivered", "opened"]);
 const OFFER_LABELS = { sent: "Offer sent", redeemed: "Offer redeemed", expired: "Offer expired" };
 
 function offerSection(offer) {
@@ -336,6 +342,16 @@ function offerSection(offer) {
       h("span", { class: "offer__title", text: offer.title || "" }),
     ),
     expiry ? h("p", { class: "offer__expiry", text: expiry }) : null,
+    REDEEMABLE.has(status)
+      ? h("button", {
+          type: "button",
+          class: "button button--primary",
+          "data-action": "redeem",
+          "data-code": offer.code,
+          "data-testid": "redeem",
+          text: "Redeem",
+        })
+      : null,
   );
 }
 
@@ -430,6 +446,7 @@ function renderCard(card) {
         inStockFlag(card),
       ),
     ),
+    helpSection(card, h),
     profileNote(card),
     sizesLine(profile),
     offerSection(card.offer),
@@ -504,7 +521,14 @@ function cardUpdated(card) {
   const existing = shoppers.get(card.visit_id);
   shoppers.set(card.visit_id, { card, el });
   if (existing) {
+    // Keep a keyboard user's place: focus moves to the same action on the redrawn card.
+    const focused = existing.el.contains(document.activeElement)
+      ? document.activeElement.dataset.action
+      : null;
     existing.el.replaceWith(el);
+    const again = focused && el.querySelector(`[data-action="${focused}"]`);
+    if (again) again.focus();
+    else if (focused) el.querySelector("button")?.focus();
     return;
   }
   // An update for a visit we never saw (a missed arrival): place it by arrival time.
@@ -577,6 +601,7 @@ function connect(io) {
     // WebSocket first; long-polling only if a proxy on the way blocks WebSocket.
     transports: ["websocket", "polling"],
     tryAllTransports: true,
+    // The hub admits the tablet by its sign-in session cookie; the store id must match it.
     auth: { store_id: storeId },
   });
 
@@ -654,7 +679,14 @@ async function start() {
     if (ui.loading) ui.loading.hidden = true;
     return;
   }
-  connect(io);
+  liveSocket = connect(io);
+  wireClaims(ui.list, () => liveSocket, h);
+  startIdleLock({
+    lockMs: Number(body.dataset.idleLockMs),
+    overlay: document.querySelector('[data-testid="idle-lock"]'),
+    form: document.querySelector('[data-testid="unlock-form"]'),
+    problem: document.querySelector('[data-testid="unlock-problem"]'),
+  });
   setInterval(tick, TICK_MS);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) tick();

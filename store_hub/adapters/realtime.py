@@ -1,6 +1,7 @@
 """Socket.IO adapter: the live floor feed that associates' tablets subscribe to.
 
-Namespace ``/floor``. A tablet connects with ``auth={"store_id": ...}``, joins the room
+Namespace ``/floor``. A tablet connects with the signed-in associate's session cookie (and
+optionally ``auth={"store_id": ...}``, which must then be the associate's store), joins the room
 ``store:<store_id>`` and receives ``floor`` (a full snapshot) at once and again whenever it
 emits ``resync``. The hub then pushes ``arrived``, ``card_updated`` and ``departed`` to the room.
 Cards are JSON-ready dicts (visit_id, customer_id, device_id, arrived_at, last_seen, zone,
@@ -23,6 +24,8 @@ from flask_socketio import SocketIO, join_room
 # Aliased: the builtin of the same name is an OSError, which python-socketio would not catch.
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused
 
+from store_hub.api.session import SignedInAssociate, current_associate
+
 FLOOR_NAMESPACE = "/floor"
 DEPARTURE_FIELDS = ("visit_id", "customer_id", "departed_at")
 MAX_STORE_ID_LENGTH = 64
@@ -30,6 +33,8 @@ MAX_STORE_ID_LENGTH = 64
 Card = Mapping[str, Any]
 SnapshotProvider = Callable[[str], list[dict[str, Any]]]
 StoreCheck = Callable[[str], bool]
+# Whether a signed-in associate may still use the floor (exists, active, of that store).
+AssociateCheck = Callable[[SignedInAssociate], bool]
 Clock = Callable[[], datetime]
 
 log = logging.getLogger(__name__)
@@ -95,6 +100,7 @@ def register_floor_namespace(
     *,
     clock: Clock = utc_now,
     namespace: str = FLOOR_NAMESPACE,
+    associate_ok: AssociateCheck = lambda _associate: True,
 ) -> None:
     """Wire the connect and resync handlers of the floor namespace to the hub's callables."""
 
@@ -111,14 +117,30 @@ def register_floor_namespace(
         socketio.emit("floor", payload, to=sid, namespace=namespace)
 
     def on_connect(auth: object = None) -> None:
-        """Admit a tablet of a known store, join it to the store's room, send the floor."""
-        store_id = _store_id_from(auth)
-        if store_id is None:
-            raise ConnectionRefused("auth.store_id is missing or malformed")
+        """Admit a signed-in associate's tablet, join it to the store's room, send the floor."""
+        # The session cookie says who and which store; auth.store_id is only a cross-check.
+        associate = current_associate()
+        if associate is None:
+            raise ConnectionRefused("not signed in: sign in on the tablet first")
+        store_id = associate.store_id
+        asked = _store_id_from(auth)
+        if asked is not None and asked != store_id:
+            raise ConnectionRefused(f"signed in for store {store_id}, not {asked}")
         if not known_store(store_id):
             raise ConnectionRefused(f"unknown store: {store_id}")
+        if not associate_ok(associate):
+            raise ConnectionRefused("this account is no longer active: sign in again")
         sid: str = request.sid  # type: ignore[attr-defined]
-        socketio.server.save_session(sid, {"store_id": store_id}, namespace=namespace)
+        socketio.server.save_session(
+            sid,
+            {
+                "store_id": store_id,
+                "associate_id": associate.associate_id,
+                "name": associate.name,
+                "role": associate.role,
+            },
+            namespace=namespace,
+        )
         # Join before the snapshot: an arrival between the two then reaches the tablet as an
         # event (which it replays over the snapshot) instead of falling through the gap.
         join_room(store_room(store_id))
@@ -144,3 +166,41 @@ def _store_id_from(auth: object) -> str | None:
     if not isinstance(store_id, str) or not store_id or len(store_id) > MAX_STORE_ID_LENGTH:
         return None
     return store_id
+
+
+# A tablet action: the associate on the socket and the event's body in, the acknowledgement out.
+TabletAction = Callable[[SignedInAssociate, Mapping[str, Any]], dict[str, Any]]
+
+
+def register_tablet_actions(
+    socketio: SocketIO,
+    actions: Mapping[str, TabletAction],
+    *,
+    namespace: str = FLOOR_NAMESPACE,
+) -> None:
+    """Route tablet events (claim, release, ...) to `actions`; each acknowledges with a dict."""
+
+    def handler(name: str, action: TabletAction) -> Callable[..., dict[str, Any]]:
+        def on_action(body: object = None, *_rest: object) -> dict[str, Any]:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            session: dict[str, Any] = socketio.server.get_session(sid, namespace=namespace)
+            associate = SignedInAssociate.from_session(session)
+            if associate is None:
+                return refusal("not_signed_in", "sign in on the tablet first")
+            if not isinstance(body, Mapping):
+                return refusal("invalid_request", f"{name} takes an object")
+            try:
+                return action(associate, body)
+            except Exception:
+                log.exception("tablet action %s failed", name)
+                return refusal("server_error", "the hub could not do that; try again")
+
+        return on_action
+
+    for name, action in actions.items():
+        socketio.on_event(name, handler(name, action), namespace=namespace)
+
+
+def refusal(code: str, message: str) -> dict[str, Any]:
+    """A tablet action's acknowledgement when it was not done."""
+    return {"ok": False, "error": {"code": code, "message": message}}

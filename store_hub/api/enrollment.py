@@ -54,6 +54,8 @@ class PushRegistrationSchema(Schema):
     endpoint = fields.Url(schemes={"https", "http"}, load_default=None)
     keys = fields.Nested(PushKeysSchema, load_default=None)
     fcm_token = fields.String(load_default=None, validate=validate.Length(min=10, max=4096))
+    # Browsers' PushSubscription.toJSON() includes it (usually null); accepted, not needed.
+    expiration_time = fields.Integer(data_key="expirationTime", load_default=None, allow_none=True)
 
     @validates_schema
     def _one_kind(self, data: dict[str, Any], **_: Any) -> None:

@@ -14,12 +14,17 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store_hub.config import HubConfig
 from store_hub.demo.embedded_broker import EmbeddedBroker
 from store_hub.demo.walks import Visit, advertisements
 from store_hub.operations.enrollment import Consents, enroll_device
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from store_hub.demo.wallet_api import WalkIn
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,34 @@ def _register_door_agent(config: HubConfig) -> None:
         topology.register_agent(DOOR_AGENT, "entrance", 0.0, None, now)
     finally:
         db.dispose()
+
+
+DEMO_EMAIL = "demo@store.example"
+
+
+def _add_demo_manager(config: HubConfig) -> str:
+    """Create the demo's manager account with a fresh password, and return the password."""
+    import secrets
+
+    from store_hub.adapters.db.engine import Database
+    from store_hub.clock import SystemClock
+    from store_hub.operations.associates import add_associate
+
+    password = secrets.token_urlsafe(9)
+    db = Database.connect(config.database_url)
+    try:
+        add_associate(
+            db,
+            config.store_id,
+            DEMO_EMAIL,
+            "Demo Manager",
+            "manager",
+            password,
+            SystemClock().now(),
+        )
+    finally:
+        db.dispose()
+    return password
 
 
 def _enroll_demo_shoppers(config: HubConfig, seed: int) -> list[tuple[str, bytes]]:
@@ -142,10 +175,64 @@ class WalkingShoppers:
                 return
 
 
+class DoorWalkIns:
+    """The wallet page's "walk into the store": one phone heard by the door agent for a while."""
+
+    def __init__(self, feed: object, stay_s: float = 90.0) -> None:
+        self._feed = feed
+        self._stay_s = stay_s
+
+    def walk_in(self, identity_key: bytes, rotation_exponent: int) -> None:
+        """Start feeding this phone's advertisements to the door agent; returns at once."""
+        visit = Visit(identity_key, rotation_exponent, 1.0, self._stay_s)
+        records = advertisements(
+            [visit], datetime.now(UTC), self._stay_s + 2, random.randrange(1 << 30)
+        )
+        threading.Thread(
+            target=self._play, args=(records,), name="demo-walk-in", daemon=True
+        ).start()
+
+    def _play(self, records: Iterator[dict[str, Any]]) -> None:
+        start = datetime.now(UTC)
+        for record in records:
+            wait = (
+                start + timedelta(seconds=float(record["t"])) - datetime.now(UTC)
+            ).total_seconds()
+            if wait > 0:
+                time.sleep(wait)
+            self._feed(record)  # type: ignore[operator]
+
+
+def _serve_demo(config: HubConfig, walk_in: WalkIn) -> None:
+    """`store-hub serve`, plus the shopper wallet page that only the demo has."""
+    import signal
+
+    from store_hub.app import create_app
+    from store_hub.demo.wallet_api import register_wallet
+    from store_hub.hub import build_hub
+    from store_hub.server import HubServer
+
+    hub = build_hub(config)
+    app = create_app(hub)
+    register_wallet(app, walk_in)
+    server = HubServer(app, config.http_host, config.http_port)
+    hub.start()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hub.stop()
+
+
 def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int:
     """Run the demo store until interrupted."""
     from beacon_agent.demo_feed import start_demo_agent
-    from store_hub.cli import serve
     from store_hub.demo.online_store import serve_in_thread
     from store_hub.demo.stock import seed_demo_stock
 
@@ -176,12 +263,15 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
     keys = _enroll_demo_shoppers(config, seed=42)
     _register_door_agent(config)
     seed_demo_stock(config)
+    demo_password = _add_demo_manager(config)
     agent = start_demo_agent(STORE_ID, DOOR_AGENT, broker_url, away_timeout_s=15)
     walks = WalkingShoppers(keys, config.rotation_exponent, agent.feed)
     walks.start()
     print(
         f"\n  Demo store {STORE_ID} is open.\n"
         f"  Tablet:        http://{host}:{port}/tablet/?store={STORE_ID}\n"
+        f"  Wallet:        http://{host}:{port}/wallet/  (a shopper's phone)\n"
+        f"  Sign in as:    {DEMO_EMAIL} / {demo_password}  (manager)\n"
         f"  API (OpenAPI): http://{host}:{port}/api/v1/openapi.json  (enroll key: {ENROLL_KEY})\n"
         f"  Agent health:  http://{host}:{port}/api/v1/stores/{STORE_ID}/agents"
         f"  (it key: {IT_KEY})\n"
@@ -190,7 +280,7 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
         flush=True,
     )
     try:
-        serve(config)
+        _serve_demo(config, DoorWalkIns(agent.feed).walk_in)
     finally:
         walks.stop()
         agent.stop()

@@ -19,6 +19,7 @@ from store_hub.adapters.commerce import CommerceConnector, CustomerSnapshot
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Device, Visit
 from store_hub.domain.offer_decision import TriggerEvent
+from store_hub.operations.claims import ASSOCIATE_CARD_KEYS
 from store_hub.operations.events import DwellReached, VisitEvent, VisitResumed, VisitStarted
 from store_hub.operations.floor import ZONE_CARD_KEYS
 from store_hub.operations.offer_decisions import OfferEngine, Trigger, consents_of
@@ -255,7 +256,9 @@ class ArrivalService:
             if card is not None:
                 card["last_seen"] = format_timestamp(visit.last_seen)
                 stored = visit.card or {}
-                card.update({key: stored[key] for key in ZONE_CARD_KEYS if key in stored})
+                # So do the associates' fields (who is helping, notes) set meanwhile.
+                kept = (*ZONE_CARD_KEYS, *ASSOCIATE_CARD_KEYS)
+                card.update({key: stored[key] for key in kept if key in stored})
                 visit.card = card
             return True
 

@@ -15,6 +15,7 @@ from store_hub.adapters.db.engine import Database
 from store_hub.operations.stock import StockRow, annotate_card, upsert_stock
 from tests.e2e.test_floor_page import CARDS, STORE, TABLET, Hub, amelia, guest
 from tests.fixtures.browser import LiveServer, save_screenshot
+from tests.fixtures.tablet_session import associate_of, sign_in_context
 
 pytestmark = pytest.mark.e2e
 X = "\N{MULTIPLICATION SIGN}"
@@ -28,9 +29,10 @@ def served() -> Iterator[tuple[Hub, LiveServer]]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, served: tuple[Hub, LiveServer]) -> Iterator[Page]:
     context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(5_000)
+    sign_in_context(context, served[1].url, served[0].app, associate_of(STORE))
     try:
         yield context.new_page()
     finally:

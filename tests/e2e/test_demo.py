@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -19,6 +20,18 @@ from tests.fixtures.mosquitto import free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 STORE = "s042"
+
+
+def demo_credentials(log: IO[str], timeout: float = 30) -> tuple[str, str]:
+    """The demo manager's email and password from the banner, once it is printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log.seek(0)
+        found = re.search(r"Sign in as:\s+(\S+) / (\S+)\s+\(manager\)", log.read())
+        if found:
+            return found.group(1), found.group(2)
+        time.sleep(0.1)
+    pytest.fail("the demo banner never named the sign-in")
 
 
 def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path: Path) -> None:
@@ -45,12 +58,26 @@ def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path
     try:
         wait_for_port(port, timeout=60)
         base = f"http://127.0.0.1:{port}"
-        page = requests.get(f"{base}/tablet/?store={STORE}", timeout=5)
+        # The banner prints the demo manager's password; sign in with it like a visitor would.
+        credentials = demo_credentials(log)
+        browser = requests.Session()
+        signed_in = browser.post(
+            f"{base}/tablet/session",
+            data={"email": credentials[0], "password": credentials[1]},
+            timeout=5,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        page = browser.get(f"{base}/tablet/?store={STORE}", timeout=5)
         assert page.status_code == 200, page.text
+        assert "Demo Manager" in page.text
         for name in ("floor", "arrived", "card_updated", "departed"):
             client.on(name, lambda data, name=name: events.put((name, data)), namespace="/floor")
         client.connect(
-            base, namespaces=["/floor"], auth={"store_id": STORE}, transports=["websocket"]
+            base,
+            headers={"Cookie": f"session={browser.cookies['session']}"},
+            namespaces=["/floor"],
+            auth={"store_id": STORE},
+            transports=["websocket"],
         )
         # A shopper walks in, and their card fills in with their online profile.
         arrived: dict[str, Any] | None = None

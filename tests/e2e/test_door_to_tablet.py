@@ -22,7 +22,7 @@ import pytest
 import requests
 import socketio
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from store_hub.adapters.commerce import ReferenceStoreConnector
@@ -95,6 +95,10 @@ def seed_shipped_device(db_url: str, in_stock_sku: str) -> tuple[str, str]:
         db.dispose()
 
 
+ASSOCIATE_EMAIL = "priya@store.example"
+ASSOCIATE_PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture
 def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterator[dict[str, Any]]:
     port = free_port()
@@ -120,6 +124,16 @@ def hub_process(tmp_path: Path, mosquitto: Broker, online_store: str) -> Iterato
         # The shipped trace's EIDs are valid around the time it was recorded.
         "STORE_HUB_CLOCK_START": "2026-11-24T10:00:00Z",
     }
+    # An associate account, made the way a store's IT makes one: with the CLI.
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(ASSOCIATE_PASSWORD + "\n")
+    added = subprocess.run(
+        [sys.executable, "-m", "store_hub", "associates", "add", "--email", ASSOCIATE_EMAIL,
+         "--name", "Priya", "--role", "associate", "--password-file", str(password_file)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added associate Priya to store s042" in added.stdout
     log = (tmp_path / "hub.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "store_hub", "run"], env=env, stdout=log, stderr=log
@@ -149,8 +163,31 @@ def tablet(base: str) -> tuple[socketio.Client, queue.Queue[tuple[str, Any]]]:
     client = socketio.Client()
     for name in ("floor", "arrived", "card_updated", "departed"):
         client.on(name, lambda data, name=name: events.put((name, data)), namespace="/floor")
-    client.connect(base, namespaces=["/floor"], auth={"store_id": STORE}, transports=["websocket"])
+    signed_in = requests.post(
+        f"{base}/tablet/session",
+        data={"email": ASSOCIATE_EMAIL, "password": ASSOCIATE_PASSWORD},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    client.connect(
+        base,
+        headers={"Cookie": f"session={signed_in.cookies['session']}"},
+        namespaces=["/floor"],
+        auth={"store_id": STORE},
+        transports=["websocket"],
+    )
     return client, events
+
+
+def sign_in(page: Page, base: str) -> None:
+    """Open the floor, get sent to the sign-in page, and sign in there."""
+    page.goto(f"{base}/tablet/?store={STORE}")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(ASSOCIATE_EMAIL)
+    page.get_by_label("Password").fill(ASSOCIATE_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text("Priya")
 
 
 def next_event(events: queue.Queue[tuple[str, Any]], wanted: str, timeout: float) -> Any:
@@ -189,7 +226,7 @@ def test_replayed_trace_reaches_tablet_database_and_phone(
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto(f"{base}/tablet/?store={STORE}")
+    sign_in(page, base)
     expect(page.locator("body")).to_have_attribute("data-connection", "connected")
     expect(page.locator("body")).to_have_attribute("data-transport", "websocket")
     expect(page.get_by_test_id("empty-state")).to_be_visible()

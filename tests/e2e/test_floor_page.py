@@ -19,6 +19,7 @@ import clienteling_ui
 from clienteling_ui import bp as clienteling_bp
 from store_hub.adapters.realtime import FloorBroadcaster, register_floor_namespace, rfc3339
 from tests.fixtures.browser import LiveServer, save_screenshot
+from tests.fixtures.tablet_session import TEST_SECRET, associate_of, session_cookie, sign_in_context
 
 pytestmark = pytest.mark.e2e
 
@@ -160,6 +161,7 @@ class Hub:
         self.snapshots = 0
         self.app = Flask(__name__)
         self.app.config["STORE_ID"] = STORE
+        self.app.secret_key = TEST_SECRET
         self.app.register_blueprint(clienteling_bp, url_prefix="/tablet")
         self.socketio = SocketIO()
         self.socketio.init_app(self.app, async_mode="threading")
@@ -188,14 +190,22 @@ def hub(served: tuple[Hub, LiveServer]) -> Hub:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tablet-sized page."""
+def page(browser: Browser, served: tuple[Hub, LiveServer]) -> Iterator[Page]:
+    """A fresh tablet-sized page, signed in as an associate of the store."""
     context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(5_000)
+    sign_in_context(context, served[1].url, served[0].app, associate_of(STORE))
     try:
         yield context.new_page()
     finally:
         context.close()
+
+
+def signed_in_client(app: Flask) -> Any:
+    """A Flask test client with the session cookie of an associate of the store."""
+    client = app.test_client()
+    client.set_cookie("session", session_cookie(app, associate_of(STORE)))
+    return client
 
 
 def drop_every_connection(socketio: SocketIO) -> None:
@@ -379,11 +389,11 @@ def test_reconnect_shows_the_banner_and_resyncs(
     assert hub.snapshots - snapshots_before >= 2
 
 
-def test_unknown_store_says_why(page: Page, served: tuple[Hub, LiveServer]) -> None:
+def test_another_store_says_why(page: Page, served: tuple[Hub, LiveServer]) -> None:
     page.goto(f"{served[1].url}/tablet/?store=s999")
 
     expect(page.get_by_test_id("error-banner")).to_have_text(
-        "Cannot show this store's floor: unknown store: s999"
+        "You are signed in for store s042, not s999."
     )
     expect(page.get_by_test_id("connection-status")).to_have_text(re.compile("Not connected"))
 
@@ -405,7 +415,7 @@ def test_unbuilt_assets_are_reported_by_the_server(
 ) -> None:
     monkeypatch.setattr(clienteling_ui, "VENDOR_DIR", tmp_path)
 
-    response = served[0].app.test_client().get(f"/tablet/?store={STORE}")
+    response = signed_in_client(served[0].app).get(f"/tablet/?store={STORE}")
 
     assert response.status_code == 503
     assert "UI assets not built: run scripts/build_ui.sh" in response.get_data(as_text=True)
@@ -415,7 +425,7 @@ def test_unbuilt_assets_are_reported_by_the_server(
 def test_store_defaults_from_config_and_bad_ids_are_rejected(
     served: tuple[Hub, LiveServer],
 ) -> None:
-    client = served[0].app.test_client()
+    client = signed_in_client(served[0].app)
 
     default = client.get("/tablet/")
     bad = client.get("/tablet/?store=../etc")

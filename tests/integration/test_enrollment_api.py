@@ -85,7 +85,8 @@ def test_push_registration_web_push_and_fcm(hub: tuple[Hub, str]) -> None:
     _, base = hub
     device_id = enroll(base).json()["device_id"]
     url = f"{base}/devices/{device_id}/push"
-    web = requests.put(url, json=SUBSCRIPTION, headers=AUTH, timeout=5)
+    # Exactly what a browser's PushSubscription.toJSON() gives, expirationTime included.
+    web = requests.put(url, json={**SUBSCRIPTION, "expirationTime": None}, headers=AUTH, timeout=5)
     assert (web.status_code, web.json()["kind"]) == (200, "webpush")
     fcm = requests.put(url, json={"fcm_token": "f" * 152}, headers=AUTH, timeout=5)
     assert (fcm.status_code, fcm.json()["kind"]) == (200, "fcm")

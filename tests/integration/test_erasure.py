@@ -34,6 +34,7 @@ from store_hub.operations.enrollment import Consents, enroll_device, set_web_pus
 from store_hub.operations.erasure import ERASED, ERASERS, erase_customer
 from store_hub.server import HubServer
 from tests.fixtures.mosquitto import free_port
+from tests.fixtures.tablet_session import sign_in_over_http
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -218,6 +219,7 @@ def test_the_erase_api_stops_resolution_and_clears_the_tablets(served: tuple[Hub
     tablet.on("departed", events.put, namespace="/floor")
     tablet.connect(
         base,
+        headers=sign_in_over_http(base, hub),
         namespaces=["/floor"],
         auth={"store_id": hub.config.store_id},
         transports=["websocket"],

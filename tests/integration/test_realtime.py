@@ -15,6 +15,7 @@ from flask_socketio import SocketIO
 from clienteling_ui import bp as clienteling_bp
 from store_hub.adapters.realtime import FloorBroadcaster, register_floor_namespace
 from tests.fixtures.browser import LiveServer
+from tests.fixtures.tablet_session import TEST_SECRET, associate_of, cookie_header
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,7 @@ class Hub:
         self.failing = False
         self.app = Flask(__name__)
         self.app.config["STORE_ID"] = "s042"
+        self.app.secret_key = TEST_SECRET
         self.app.register_blueprint(clienteling_bp, url_prefix="/tablet")
         # A fresh SocketIO per app: the module-level one keeps only the last app's server.
         self.socketio = SocketIO()
@@ -85,10 +87,17 @@ class Tablet:
     def _recorder(self, name: str) -> Callable[[Any], None]:
         return lambda payload: self.events.put((name, payload))
 
-    def connect(self, url: str, auth: dict[str, Any] | None) -> None:
+    def connect(
+        self, url: str, auth: dict[str, Any] | None, headers: dict[str, str] | None = None
+    ) -> None:
         """Connect over WebSocket only, so the test exercises the real upgrade path."""
         self.client.connect(
-            url, namespaces=["/floor"], auth=auth, transports=["websocket"], wait_timeout=TIMEOUT
+            url,
+            headers=headers or {},
+            namespaces=["/floor"],
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=TIMEOUT,
         )
 
     def next_event(self) -> tuple[str, Any]:
@@ -112,7 +121,10 @@ def tablets(hub: tuple[Hub, LiveServer]) -> Iterator[Callable[..., Tablet]]:
         tablet = Tablet()
         opened.append(tablet)
         if connect:
-            tablet.connect(server.url, None if store_id is None else {"store_id": store_id})
+            signed_in = cookie_header(state.app, associate_of(store_id or "s042"))
+            tablet.connect(
+                server.url, None if store_id is None else {"store_id": store_id}, signed_in
+            )
         return tablet
 
     yield open_tablet
@@ -194,25 +206,35 @@ def test_a_failing_snapshot_keeps_the_tablet_connected_until_resync(
 
 
 @pytest.mark.parametrize(
-    ("auth", "reason"),
+    ("signed_in_for", "auth", "reason"),
     [
-        ({"store_id": "s999"}, "unknown store: s999"),
-        ({}, "auth.store_id is missing or malformed"),
-        (None, "auth.store_id is missing or malformed"),
-        ({"store_id": 42}, "auth.store_id is missing or malformed"),
+        ("s999", {"store_id": "s999"}, "unknown store: s999"),
+        ("s999", None, "unknown store: s999"),
+        ("s042", {"store_id": "s043"}, "signed in for store s042, not s043"),
+        (None, {"store_id": "s042"}, "not signed in: sign in on the tablet first"),
+        ("forged", {"store_id": "s042"}, "not signed in: sign in on the tablet first"),
     ],
 )
-def test_unknown_or_missing_store_is_refused(
+def test_a_tablet_must_be_signed_in_for_a_known_store(
     hub: tuple[Hub, LiveServer],
     tablets: Callable[..., Tablet],
+    signed_in_for: str | None,
     auth: dict[str, Any] | None,
     reason: str,
 ) -> None:
-    _, server = hub
+    state, server = hub
     tablet = tablets(connect=False)
+    headers = None
+    if signed_in_for == "forged":
+        # A cookie signed with another key: the hub must not believe what it says.
+        other = Flask("forger")
+        other.secret_key = b"not-the-hub-secret-0123456789abc"
+        headers = cookie_header(other, associate_of("s042"))
+    elif signed_in_for is not None:
+        headers = cookie_header(state.app, associate_of(signed_in_for))
 
     with pytest.raises(socketio_client.exceptions.ConnectionError):
-        tablet.connect(server.url, auth)
+        tablet.connect(server.url, auth, headers)
 
     assert tablet.refusal.get(timeout=TIMEOUT) == {"message": reason}
     assert tablet.events.empty()
@@ -228,8 +250,13 @@ def test_departed_without_a_contract_field_fails_at_the_sender() -> None:
 def test_the_tablet_page_is_served_next_to_the_socket(hub: tuple[Hub, LiveServer]) -> None:
     state, _ = hub
 
-    response = state.app.test_client().get("/tablet/?store=s043")
+    client = state.app.test_client()
+    client.set_cookie("session", cookie_header(state.app, associate_of("s043"))["Cookie"][8:])
+    response = client.get("/tablet/?store=s043")
+    anonymous = state.app.test_client().get("/tablet/?store=s043", headers={"Accept": "text/html"})
 
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"].startswith("/tablet/sign-in?next=/tablet/")
     assert response.status_code == 200
     assert 'data-store-id="s043"' in response.get_data(as_text=True)
     assert state.socketio.async_mode == "threading"

@@ -30,6 +30,7 @@ from store_hub.hub import Hub, build_hub
 from store_hub.operations.enrollment import Consents, enroll_device
 from store_hub.server import HubServer
 from tests.fixtures.mosquitto import Broker, free_port
+from tests.fixtures.tablet_session import sign_in_over_http
 
 pytestmark = pytest.mark.integration
 STORE = "s042"
@@ -54,7 +55,11 @@ class Floor:
         for name in ("arrived", "card_updated", "departed"):
             self.tablet.on(name, self._recorder(name), namespace="/floor")
         self.tablet.connect(
-            base, namespaces=["/floor"], auth={"store_id": STORE}, transports=["websocket"]
+            base,
+            headers=sign_in_over_http(base, hub),
+            namespaces=["/floor"],
+            auth={"store_id": STORE},
+            transports=["websocket"],
         )
 
     def _recorder(self, name: str) -> Any:

@@ -33,6 +33,7 @@ from store_hub.hub import Hub, build_hub
 from store_hub.operations.enrollment import Consents, enroll_device
 from store_hub.server import HubServer
 from tests.fixtures.mosquitto import Broker, free_port
+from tests.fixtures.tablet_session import sign_in_over_http
 
 pytestmark = pytest.mark.integration
 STORE = "s042"
@@ -325,7 +326,11 @@ def test_a_shopper_back_within_the_window_is_the_same_card_on_the_tablet(store: 
     for name in ("arrived", "departed"):
         tablet.on(name, lambda data, name=name: events.put((name, data)), namespace="/floor")
     tablet.connect(
-        store.base, namespaces=["/floor"], auth={"store_id": STORE}, transports=["websocket"]
+        store.base,
+        headers=sign_in_over_http(store.base, store.hub),
+        namespaces=["/floor"],
+        auth={"store_id": STORE},
+        transports=["websocket"],
     )
     try:
         store.sighting("door-1")

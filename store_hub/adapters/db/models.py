@@ -323,3 +323,34 @@ class SaleLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     discount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     line_total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+
+class Associate(Base):
+    """A store employee who signs in on the tablet; the password only as an Argon2id hash."""
+
+    __tablename__ = "associates"
+    __table_args__ = (UniqueConstraint("store_id", "email", name="uq_associates_store_email"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    # Lower-cased: people type their address in any case.
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # "associate", "manager" or "it"
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class VisitClaim(Base):
+    """Which associate is helping the shopper of an open visit: at most one, the hub decides."""
+
+    __tablename__ = "visit_claims"
+
+    # One row per visit: two associates claiming at once cannot both insert it.
+    visit_id: Mapped[str] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[str] = mapped_column(String(64))
+    associate_id: Mapped[str] = mapped_column(ForeignKey("associates.id"), index=True)
+    claimed_at: Mapped[datetime]

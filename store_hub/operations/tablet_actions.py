@@ -1,0 +1,88 @@
+"""What an associate can do from the tablet, as Socket.IO acknowledgements {ok, ...}.
+
+Each action takes the signed-in associate and the event body and answers ``{"ok": true, ...}``
+or ``{"ok": false, "error": {"code", "message"}}``; the cards change for every tablet through
+``card_updated``, so the answer is only for the associate who asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from store_hub.adapters.realtime import TabletAction, refusal
+from store_hub.api.session import SignedInAssociate
+from store_hub.operations.claims import ClaimProblem, Claims, colleagues
+from store_hub.operations.offers import OfferProblem, RedemptionRequest, redeem_on_tablet
+
+
+def _text(body: Mapping[str, Any], key: str, limit: int = 64) -> str | None:
+    value = body.get(key)
+    if isinstance(value, str) and 0 < len(value) <= limit:
+        return value
+    return None
+
+
+def claim_actions(claims: Claims) -> dict[str, TabletAction]:
+    """claim, release, hand_over and colleagues, over `claims`."""
+
+    def claim(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        visit_id = _text(body, "visit_id")
+        if visit_id is None:
+            return refusal("invalid_request", "visit_id is required")
+        try:
+            return {"ok": True, "card": claims.claim(who, visit_id)}
+        except ClaimProblem as problem:
+            return refusal(problem.code, problem.message)
+
+    def release(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        visit_id = _text(body, "visit_id")
+        if visit_id is None:
+            return refusal("invalid_request", "visit_id is required")
+        try:
+            return {"ok": True, "card": claims.release(who, visit_id)}
+        except ClaimProblem as problem:
+            return refusal(problem.code, problem.message)
+
+    def hand_over(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        visit_id = _text(body, "visit_id")
+        to_id = _text(body, "to_associate_id")
+        if visit_id is None or to_id is None:
+            return refusal("invalid_request", "visit_id and to_associate_id are required")
+        try:
+            return {"ok": True, "card": claims.hand_over(who, visit_id, to_id)}
+        except ClaimProblem as problem:
+            return refusal(problem.code, problem.message)
+
+    def list_colleagues(who: SignedInAssociate, _body: Mapping[str, Any]) -> dict[str, Any]:
+        others = [
+            c for c in colleagues(claims.db, who.store_id) if c["associate_id"] != who.associate_id
+        ]
+        return {"ok": True, "colleagues": others}
+
+    return {
+        "claim": claim,
+        "release": release,
+        "hand_over": hand_over,
+        "colleagues": list_colleagues,
+    }
+
+
+def redeem_action(claims: Claims) -> dict[str, TabletAction]:
+    """redeem: use a code (typed, or the card's own offer) for a shopper on the floor."""
+
+    def redeem(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        code = _text(body, "code", 32)
+        key = _text(body, "idempotency_key", 128)
+        if code is None or key is None:
+            return refusal("invalid_request", "code and idempotency_key are required")
+        # The order is the visit on the tablet (no till); the key makes a retried tap safe.
+        visit_id = _text(body, "visit_id") or "no-visit"
+        request = RedemptionRequest(code, who.store_id, f"tablet:{visit_id}", key, "tablet")
+        try:
+            answer = redeem_on_tablet(claims.db, claims.channel, claims.clock, request)
+        except OfferProblem as problem:
+            return refusal(problem.code, problem.message)
+        return {"ok": True, "redemption": answer}
+
+    return {"redeem": redeem}
