@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from beacon_agent.protocol import format_timestamp
-from store_hub.adapters.db.engine import Database, make_engine
+from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Visit
 from store_hub.operations.enrollment import Consents, enroll_device
 from store_hub.operations.sales import LineIn, ReceiptIn, record_sale
@@ -21,19 +19,6 @@ from store_hub.operations.stock import StockRow, annotate, annotate_card, upsert
 pytestmark = pytest.mark.integration
 STORE = "s042"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hub.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        with make_engine(url).begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    database = Database.connect(url)
-    yield database
-    database.dispose()
 
 
 def item(sku: str, size: str | None, **extra: Any) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from store_hub.adapters.db import repositories as repo
-from store_hub.adapters.db.engine import Database, make_engine
+from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Base, Device, Visit
 from store_hub.operations.agent_health import AgentLedger, health_view
 from store_hub.operations.enrollment import Consents, enroll_device, revoke_device
@@ -20,19 +18,6 @@ from store_hub.operations.topology import Topology
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, 1, 250000, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hub.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        with make_engine(url).begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    database = Database.connect(url)
-    yield database
-    database.dispose()
 
 
 def test_migrations_produce_exactly_the_models(db: Database) -> None:

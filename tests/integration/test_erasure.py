@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 import socketio
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from store_hub.adapters.db.engine import Database, make_engine
+from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import (
     Base,
     Device,
@@ -49,19 +49,6 @@ def test_every_table_with_a_customer_is_erased_or_reached_by_cascade() -> None:
         for key in table.foreign_keys:
             if key.column.table.name in ("devices", "visits") and name not in ERASERS:
                 assert key.ondelete in ("CASCADE", "SET NULL"), f"{name}.{key.parent.name}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/hub.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        with make_engine(url).begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    database = Database.connect(url)
-    yield database
-    database.dispose()
 
 
 def shopper_with_history(db: Database, customer_id: str) -> None:
