@@ -87,6 +87,11 @@ def expected_card(catalog: Catalog, base_url: str, customer_id: str) -> dict[str
             "lifetime_value": str(customer.lifetime_value),
             "currency": "GBP",
             "sizes": dict(customer.sizes),
+            "preferences": {
+                "categories": list(customer.favourite_categories),
+                "colours": list(customer.favourite_colours),
+            },
+            "marketing_consents": dict(customer.consents),
         },
         "wishlist": [
             {

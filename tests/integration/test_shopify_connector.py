@@ -65,6 +65,8 @@ def test_a_shopify_customer_becomes_the_card(
         "lifetime_value": "2340.50",
         "currency": "GBP",
         "sizes": {"top": "M", "shoes": "39"},
+        "preferences": {},
+        "marketing_consents": {"email": True},  # marketingState SUBSCRIBED
     }
     # The metafield's order; the deleted variant 4499 is dropped; ids and SKUs both resolve.
     assert [(i["sku"], i["size"], i["colour"], i["price"]) for i in card["wishlist"]] == [

@@ -66,6 +66,12 @@ class CustomerSchema(_Lenient):
     loyalty = fields.Dict(keys=fields.String(), load_default=dict)
     lifetime_value = fields.Nested(MoneySchema, required=True)
     sizes = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    preferences = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), load_default=dict
+    )
+    marketing_consents = fields.Dict(
+        keys=fields.String(), values=fields.Boolean(), load_default=dict
+    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Profile:
@@ -81,6 +87,8 @@ class CustomerSchema(_Lenient):
             lifetime_value=amount,
             currency=currency,
             sizes=tuple(data["sizes"].items()),
+            preferences=tuple((k, tuple(v)) for k, v in data["preferences"].items()),
+            marketing_consents=tuple(data["marketing_consents"].items()),
         )
 
 

@@ -251,6 +251,7 @@ class ShopifyConnector:
             lifetime_value=data["amountSpent"]["amount"],
             currency=data["amountSpent"]["currencyCode"],
             sizes=_sizes(data["sizes"]),
+            marketing_consents=_email_consent(data["defaultEmailAddress"]),
         )
 
     # -- orders ---------------------------------------------------------------------------
@@ -683,6 +684,12 @@ def _email(raw: Any) -> str | None:
 def _email_of(loaded: dict[str, Any] | None) -> str | None:
     address = loaded.get("emailAddress") if loaded else None
     return address if isinstance(address, str) and address else None
+
+
+def _email_consent(loaded: dict[str, Any] | None) -> tuple[tuple[str, bool], ...]:
+    """Email marketing consent, only when Shopify says: SUBSCRIBED is yes, any other state no."""
+    state = loaded.get("marketingState") if loaded else None
+    return (("email", state == "SUBSCRIBED"),) if isinstance(state, str) else ()
 
 
 def _sizes(field: dict[str, Any] | None) -> tuple[tuple[str, str], ...]:

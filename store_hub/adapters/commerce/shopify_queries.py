@@ -15,7 +15,7 @@ query HubCustomer($id: ID!, $ordersFirst: Int!, $withSizes: Boolean!, $sizesName
   shop {{ currencyCode }}
   customer(id: $id) {{
     id firstName lastName tags
-    defaultEmailAddress {{ emailAddress }}
+    defaultEmailAddress {{ emailAddress marketingState }}
     amountSpent {{ amount currencyCode }}
     sizes: metafield(namespace: $sizesNamespace, key: $sizesKey) @include(if: $withSizes) {{
       type value

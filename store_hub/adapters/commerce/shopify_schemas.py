@@ -54,9 +54,10 @@ class OptionSchema(_Lenient):
 
 
 class EmailSchema(_Lenient):
-    """`CustomerEmailAddress { emailAddress }`."""
+    """`CustomerEmailAddress { emailAddress marketingState }`."""
 
     emailAddress = fields.String(load_default=None, allow_none=True)
+    marketingState = fields.String(load_default=None, allow_none=True)
 
 
 class MetafieldSchema(_Lenient):

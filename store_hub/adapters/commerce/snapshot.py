@@ -46,6 +46,10 @@ class Profile:
     lifetime_value: Decimal
     currency: str
     sizes: tuple[tuple[str, str], ...] = ()
+    # e.g. (("categories", ("knitwear",)), ("colours", ("Navy",)))
+    preferences: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Channel -> opted in to marketing, as the online store records it, e.g. (("email", True),)
+    marketing_consents: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class CustomerSnapshot:
                 "lifetime_value": str(profile.lifetime_value),
                 "currency": profile.currency,
                 "sizes": dict(profile.sizes),
+                "preferences": {kind: list(values) for kind, values in profile.preferences},
+                "marketing_consents": dict(profile.marketing_consents),
             },
             "wishlist": [
                 {
