@@ -27,7 +27,8 @@ from store_hub.api.session import SignedInAssociate
 from store_hub.hub import Hub
 from store_hub.operations.associates import is_active
 from store_hub.operations.claims import Claims
-from store_hub.operations.tablet_actions import claim_actions, redeem_action
+from store_hub.operations.notes import Notes
+from store_hub.operations.tablet_actions import claim_actions, note_actions, redeem_action
 
 
 def create_app(hub: Hub) -> Flask:
@@ -74,7 +75,10 @@ def create_app(hub: Hub) -> Flask:
         associate_ok=lambda associate: _still_active(hub, associate),
     )
     claims = Claims(hub.db, hub.broadcaster, hub.clock.now)
-    register_tablet_actions(socketio, {**claim_actions(claims), **redeem_action(claims)})
+    notes = Notes(hub.db, hub.broadcaster, hub.clock.now)
+    register_tablet_actions(
+        socketio, {**claim_actions(claims), **redeem_action(claims), **note_actions(notes)}
+    )
 
     @app.get("/")
     def index() -> Response:

@@ -39,6 +39,40 @@ export function helpSection(card, h) {
   );
 }
 
+/** The notes of a card (newest first, by colleague) and the form to add one. */
+export function notesSection(card, h, timeOf) {
+  const notes = Array.isArray(card.notes) ? card.notes : [];
+  const id = `note-${Math.random().toString(36).slice(2)}`;
+  const list = h("ul", { class: "notes__list", "data-testid": "notes" });
+  for (const note of notes) {
+    if (!note || typeof note.text !== "string") continue;
+    list.append(
+      h(
+        "li",
+        { class: "notes__item", "data-testid": "note" },
+        h("span", { class: "notes__meta", text: `${note.author || "A colleague"} · ${timeOf(note.at)}` }),
+        h("p", { class: "notes__text", text: note.text }),
+      ),
+    );
+  }
+  return h(
+    "section",
+    { class: "notes", "aria-label": "Notes" },
+    h("h3", { class: "notes__title", text: "Notes" }),
+    notes.length ? list : h("p", { class: "notes__none", text: "No notes yet." }),
+    h("label", { for: id, class: "notes__label", text: "New note" }),
+    h("textarea", {
+      id,
+      class: "notes__input",
+      "data-action": "note-text",
+      "data-testid": "note-text",
+      maxlength: 1000,
+      rows: 2,
+    }),
+    h("button", { type: "button", class: "button", "data-action": "add-note", text: "Add note" }),
+  );
+}
+
 function say(cardEl, message) {
   const line = cardEl.querySelector('[data-testid="action-problem"]');
   if (line) line.textContent = message;
@@ -101,6 +135,17 @@ export function wireClaims(list, getSocket, h) {
         button.replaceWith(picker);
         picker.querySelector("select").focus();
         return;
+      }
+    } else if (action === "add-note") {
+      const input = cardEl.querySelector(".notes__input");
+      button.disabled = true;
+      answer = await ask(getSocket(), "add_note", { visit_id: visitId, text: input ? input.value : "" });
+      button.disabled = false;
+      if (answer.ok) {
+        // card_updated may have redrawn the card (draft carried over) before this answer came.
+        const current = list.querySelector(`[data-visit-id="${CSS.escape(visitId)}"] .notes__input`);
+        if (current) current.value = "";
+        if (input) input.value = "";
       }
     } else if (action === "hand-over") {
       const select = cardEl.querySelector(".help__select");

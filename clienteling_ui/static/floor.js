@@ -2,7 +2,7 @@
 // Every piece of shopper data reaches the page through textContent or a checked attribute,
 // never through markup.
 
-import { helpSection, wireClaims } from "./claims.js";
+import { helpSection, notesSection, wireClaims } from "./claims.js";
 import { startIdleLock } from "./idle_lock.js";
 
 const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
@@ -41,6 +41,8 @@ let heldEvents = [];
 let snapshotTimer = 0;
 let nameIds = 0;
 let liveSocket = null;
+// Cards this page has shown, so each is recorded once for the audit log (view_card).
+const viewedVisits = new Set();
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
@@ -453,7 +455,18 @@ function renderCard(card) {
     wishlistSection(card.wishlist),
     cartSection(card.cart),
     card.profile_status === "pending" ? null : ordersLine(card.orders),
+    notesSection(card, h, (at) => {
+      const ms = parseTime(at);
+      return ms === null ? "" : timeFormat.format(ms);
+    }),
   );
+}
+
+/** Tell the hub this tablet shows a shopper's card (the card has no expand: shown is viewed). */
+function recordView(card) {
+  if (viewedVisits.has(card.visit_id) || !liveSocket || !liveSocket.connected) return;
+  viewedVisits.add(card.visit_id);
+  liveSocket.emit("view_card", { visit_id: card.visit_id });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,6 +502,7 @@ function showFloor(floor) {
     const el = renderCard(card);
     shoppers.set(card.visit_id, { card, el });
     elements.push(el);
+    recordView(card);
   }
   ui.list.replaceChildren(...elements);
   if (ui.loading) ui.loading.hidden = true;
@@ -512,6 +526,7 @@ function arrived(card) {
   if (existing) existing.el.replaceWith(el);
   else ui.list.prepend(el);
   shoppers.set(card.visit_id, { card, el });
+  recordView(card);
   if (!existing) highlight(el);
 }
 
@@ -520,7 +535,12 @@ function cardUpdated(card) {
   const el = renderCard(card);
   const existing = shoppers.get(card.visit_id);
   shoppers.set(card.visit_id, { card, el });
+  recordView(card);
   if (existing) {
+    // A colleague's update must not wipe a note this associate is still typing.
+    const draft = existing.el.querySelector(".notes__input");
+    const input = el.querySelector(".notes__input");
+    if (draft && input) input.value = draft.value;
     // Keep a keyboard user's place: focus moves to the same action on the redrawn card.
     const focused = existing.el.contains(document.activeElement)
       ? document.activeElement.dataset.action

@@ -22,6 +22,7 @@ from store_hub.domain.offer_decision import TriggerEvent
 from store_hub.operations.claims import ASSOCIATE_CARD_KEYS
 from store_hub.operations.events import DwellReached, VisitEvent, VisitResumed, VisitStarted
 from store_hub.operations.floor import ZONE_CARD_KEYS
+from store_hub.operations.notes import notes_for
 from store_hub.operations.offer_decisions import OfferEngine, Trigger, consents_of
 from store_hub.operations.offers import offer_card
 from store_hub.operations.stock import annotate, annotate_card
@@ -259,6 +260,9 @@ class ArrivalService:
                 # So do the associates' fields (who is helping, notes) set meanwhile.
                 kept = (*ZONE_CARD_KEYS, *ASSOCIATE_CARD_KEYS)
                 card.update({key: stored[key] for key in kept if key in stored})
+                if "notes" not in card:
+                    # Colleagues' notes from earlier visits show from the first full card.
+                    card["notes"] = notes_for(session, visit.customer_id)
                 visit.card = card
             return True
 

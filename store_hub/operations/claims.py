@@ -52,7 +52,7 @@ class Claims:
         """`who` helps the shopper of `visit_id`; the card, or ClaimProblem naming the holder."""
         try:
             with self.db.transaction() as session:
-                visit = _open_visit(session, who.store_id, visit_id)
+                visit = open_visit(session, who.store_id, visit_id)
                 holder = session.get(VisitClaim, visit_id)
                 if holder is not None and holder.associate_id != who.associate_id:
                     raise _taken(session, holder)
@@ -80,7 +80,7 @@ class Claims:
     def release(self, who: SignedInAssociate, visit_id: str) -> dict[str, Any]:
         """`who` stops helping the shopper; managers may release anyone's claim."""
         with self.db.transaction() as session:
-            visit = _open_visit(session, who.store_id, visit_id)
+            visit = open_visit(session, who.store_id, visit_id)
             holder = session.get(VisitClaim, visit_id)
             if holder is None:
                 raise ClaimProblem("not_claimed", "nobody is helping this shopper")
@@ -94,7 +94,7 @@ class Claims:
     def hand_over(self, who: SignedInAssociate, visit_id: str, to_id: str) -> dict[str, Any]:
         """`who` passes the shopper to a colleague of the same store, who is then helping."""
         with self.db.transaction() as session:
-            visit = _open_visit(session, who.store_id, visit_id)
+            visit = open_visit(session, who.store_id, visit_id)
             holder = session.get(VisitClaim, visit_id)
             if holder is None or holder.associate_id != who.associate_id:
                 if holder is None:
@@ -121,7 +121,8 @@ def colleagues(db: Database, store_id: str) -> list[dict[str, str]]:
         return [{"associate_id": row[0], "name": row[1]} for row in rows]
 
 
-def _open_visit(session: Session, store_id: str, visit_id: str) -> Visit:
+def open_visit(session: Session, store_id: str, visit_id: str) -> Visit:
+    """The open visit of the store with a card, locked; ClaimProblem if it is gone."""
     visit = session.get(Visit, visit_id, with_for_update=True)
     if (
         visit is None

@@ -7,6 +7,13 @@ person (customer id replaced, device and visit links cleared, free text dropped)
 receipts (sales, with their lines) are the books themselves: they stay with the customer id
 replaced; their lines hold products and prices, nothing about the person.
 
+Associates' notes about the customer are personal data written about them: they are deleted.
+Card views are the audit trail of which associate looked at a customer's card and when; they
+answer "who accessed personal data", which stays a fair question after the data is gone (and
+an erasure must not wipe the trace of a snooping colleague). So they stay, unlinked: customer
+id replaced and the visit link cleared, keeping associate, store and time, nothing about the
+person.
+
 `ERASERS` maps every table that has a `customer_id` column to what happens to it; a test checks
 that no such table is missing, so a table added later cannot be forgotten here.
 """
@@ -20,7 +27,15 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, select, update
 from sqlalchemy.orm import Session
 
-from store_hub.adapters.db.models import Device, Offer, OfferDecision, Sale, Visit
+from store_hub.adapters.db.models import (
+    CardView,
+    CustomerNote,
+    Device,
+    Offer,
+    OfferDecision,
+    Sale,
+    Visit,
+)
 
 ERASED = "erased"
 
@@ -101,9 +116,27 @@ def _sales(session: Session, customer_id: str, report: ErasureReport) -> None:
     )
 
 
+def _notes(session: Session, customer_id: str, report: ErasureReport) -> None:
+    report.rows["customer_notes"] = _count(
+        session, delete(CustomerNote).where(CustomerNote.customer_id == customer_id)
+    )
+
+
+def _card_views(session: Session, customer_id: str, report: ErasureReport) -> None:
+    report.rows["card_views"] = _count(
+        session,
+        update(CardView)
+        .where(CardView.customer_id == customer_id)
+        .values(customer_id=ERASED, visit_id=None),
+    )
+
+
 # Order matters: visits and devices are unlinked from offers before offers lose the customer id
 # they are found by.
 ERASERS: dict[str, Callable[[Session, str, ErasureReport], None]] = {
+    # Before visits: the audit rows let go of the visit themselves rather than by cascade.
+    "card_views": _card_views,
+    "customer_notes": _notes,
     "visits": _visits,
     "devices": _devices,
     "offers": _offers,

@@ -13,6 +13,7 @@ from typing import Any
 from store_hub.adapters.realtime import TabletAction, refusal
 from store_hub.api.session import SignedInAssociate
 from store_hub.operations.claims import ClaimProblem, Claims, colleagues
+from store_hub.operations.notes import Notes
 from store_hub.operations.offers import OfferProblem, RedemptionRequest, redeem_on_tablet
 
 
@@ -86,3 +87,28 @@ def redeem_action(claims: Claims) -> dict[str, TabletAction]:
         return {"ok": True, "redemption": answer}
 
     return {"redeem": redeem}
+
+
+def note_actions(notes: Notes) -> dict[str, TabletAction]:
+    """add_note and view_card: colleagues' notes on the card, and the audit log of views."""
+
+    def add_note(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        visit_id = _text(body, "visit_id")
+        if visit_id is None:
+            return refusal("invalid_request", "visit_id is required")
+        try:
+            return {"ok": True, **notes.add(who, visit_id, body.get("text"))}
+        except ClaimProblem as problem:
+            return refusal(problem.code, problem.message)
+
+    def view_card(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+        visit_id = _text(body, "visit_id")
+        if visit_id is None:
+            return refusal("invalid_request", "visit_id is required")
+        try:
+            notes.viewed(who, visit_id)
+        except ClaimProblem as problem:
+            return refusal(problem.code, problem.message)
+        return {"ok": True}
+
+    return {"add_note": add_note, "view_card": view_card}

@@ -17,7 +17,10 @@ from sqlalchemy import func, select
 
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import (
+    Associate,
     Base,
+    CardView,
+    CustomerNote,
     Device,
     Offer,
     OfferDecision,
@@ -26,12 +29,14 @@ from store_hub.adapters.db.models import (
     VisitSegment,
 )
 from store_hub.adapters.db.repositories import open_segment
+from store_hub.api.session import SignedInAssociate
 from store_hub.app import create_app
 from store_hub.config import HubConfig
 from store_hub.domain.eid import compute_eid, eid_token
 from store_hub.hub import Hub, build_hub
 from store_hub.operations.enrollment import Consents, enroll_device, set_web_push
 from store_hub.operations.erasure import ERASED, ERASERS, erase_customer
+from store_hub.operations.notes import add_note, record_card_view
 from store_hub.server import HubServer
 from tests.fixtures.mosquitto import free_port
 from tests.fixtures.tablet_session import sign_in_over_http
@@ -113,6 +118,23 @@ def shopper_with_history(db: Database, customer_id: str) -> None:
                 decided_at=NOW,
             )
         )
+        if session.get(Associate, "a-1") is None:
+            session.add(
+                Associate(
+                    id="a-1",
+                    store_id="s042",
+                    email="priya@store.example",
+                    display_name="Priya",
+                    role="associate",
+                    password_hash="not-a-real-hash",
+                    active=True,
+                    created_at=NOW,
+                )
+            )
+            session.flush()
+        priya = SignedInAssociate("a-1", "s042", "Priya", "associate")
+        add_note(session, priya, customer_id, "Prefers the navy, size M", NOW)
+        record_card_view(session, priya, customer_id, visit.id, NOW)
 
 
 def count(db: Database, model: Any, *where: Any) -> int:
@@ -128,6 +150,8 @@ def test_erasure_removes_the_person_and_keeps_the_books(db: Database) -> None:
         report = erase_customer(session, "c0001")
 
     assert report.rows == {
+        "card_views": 1,
+        "customer_notes": 1,
         "visits": 1,
         "devices": 1,
         "offers": 1,
@@ -151,6 +175,13 @@ def test_erasure_removes_the_person_and_keeps_the_books(db: Database) -> None:
             select(OfferDecision).where(OfferDecision.offer_id == "o-c0001")
         ).one()
         assert (decision.customer_id, decision.visit_id) == (ERASED, None)
+    # Notes about the person go; the audit trail of who looked stays, pointing at nobody.
+    assert count(db, CustomerNote, CustomerNote.customer_id == "c0001") == 0
+    with db.transaction() as session:
+        view = session.scalars(select(CardView).where(CardView.customer_id == ERASED)).one()
+        assert (view.visit_id, view.associate_id, view.viewed_at) == (None, "a-1", NOW)
+    assert count(db, CustomerNote, CustomerNote.customer_id == "c0002") == 1
+    assert count(db, CardView, CardView.customer_id == "c0002") == 1
     # Nobody else is touched.
     assert count(db, Device, Device.customer_id == "c0002") == 1
     assert count(db, VisitSegment, VisitSegment.visit_id == "v-c0002") == 1

@@ -354,3 +354,30 @@ class VisitClaim(Base):
     store_id: Mapped[str] = mapped_column(String(64))
     associate_id: Mapped[str] = mapped_column(ForeignKey("associates.id"), index=True)
     claimed_at: Mapped[datetime]
+
+
+class CustomerNote(Base):
+    """A note an associate wrote about a customer, shown on the card to every colleague."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    associate_id: Mapped[str] = mapped_column(ForeignKey("associates.id"))
+    text: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime]
+
+
+class CardView(Base):
+    """The audit log: which associate looked at which customer's card, and when."""
+
+    __tablename__ = "card_views"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    # SET NULL: the audit row outlives the visit it was seen in.
+    visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
+    associate_id: Mapped[str] = mapped_column(ForeignKey("associates.id"), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    viewed_at: Mapped[datetime]
