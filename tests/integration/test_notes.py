@@ -2,68 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from store_hub.adapters.db.models import CardView, CustomerNote, Device, Visit
-from store_hub.app import create_app
-from store_hub.config import HubConfig
-from store_hub.hub import Hub, build_hub
-from store_hub.server import HubServer
-from tests.fixtures.mosquitto import free_port
-from tests.integration.test_tablet_claims import NOW, TIMEOUT, Tablet
+from store_hub.adapters.db.models import CardView, CustomerNote, Visit
+from store_hub.hub import Hub
+from tests.fixtures.tablet_floor import TIMEOUT, Tablet
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Hub, str]]:
-    """A hub (not ingesting) with one shopper on the floor, served over HTTP."""
-    config = HubConfig().with_overrides(
-        database_url=f"sqlite:///{tmp_path}/hub.db", vapid_key_path=str(tmp_path / "vapid.pem")
-    )
-    hub = build_hub(config)
-    with hub.db.transaction() as session:
-        session.add(
-            Device(
-                id="d-1",
-                customer_id="c-1",
-                identity_key=b"k" * 16,
-                rotation_exponent=10,
-                consent_presence=True,
-                consent_offers=True,
-                consent_associate_view=True,
-                created_at=NOW,
-                revoked_at=None,
-            )
-        )
-        session.flush()
-        session.add(
-            Visit(
-                id="v-1",
-                store_id=config.store_id,
-                device_id="d-1",
-                customer_id="c-1",
-                arrived_at=NOW,
-                last_seen=NOW,
-                departed_at=None,
-                zone=None,
-                card={"visit_id": "v-1", "customer_id": "c-1", "profile": None},
-            )
-        )
-    server = HubServer(create_app(hub), "127.0.0.1", free_port()).start()
-    try:
-        yield hub, server.url
-    finally:
-        server.stop()
-        hub.stop()
-
-
-def test_a_note_reaches_colleagues_with_its_author(served: tuple[Hub, str]) -> None:
-    hub, base = served
+def test_a_note_reaches_colleagues_with_its_author(floor_hub: tuple[Hub, str]) -> None:
+    hub, base = floor_hub
     priya, tom = Tablet(hub, base, "Priya"), Tablet(hub, base, "Tom")
     try:
         added = priya.ask("add_note", {"visit_id": "v-1", "text": "  Prefers the navy, size M "})
@@ -89,8 +39,8 @@ def test_a_note_reaches_colleagues_with_its_author(served: tuple[Hub, str]) -> N
         tom.client.disconnect()
 
 
-def test_bad_notes_are_refused_with_a_reason(served: tuple[Hub, str]) -> None:
-    hub, base = served
+def test_bad_notes_are_refused_with_a_reason(floor_hub: tuple[Hub, str]) -> None:
+    hub, base = floor_hub
     priya = Tablet(hub, base, "Priya")
     try:
         cases = {
@@ -112,8 +62,8 @@ def test_bad_notes_are_refused_with_a_reason(served: tuple[Hub, str]) -> None:
         priya.client.disconnect()
 
 
-def test_viewing_a_card_is_recorded_for_the_audit_log(served: tuple[Hub, str]) -> None:
-    hub, base = served
+def test_viewing_a_card_is_recorded_for_the_audit_log(floor_hub: tuple[Hub, str]) -> None:
+    hub, base = floor_hub
     priya = Tablet(hub, base, "Priya")
     try:
         assert priya.ask("view_card", {"visit_id": "v-1"}) == {"ok": True}

@@ -2,111 +2,22 @@
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import socketio
 
-from store_hub.adapters.db.models import Device, Visit
-from store_hub.app import create_app
-from store_hub.config import HubConfig
-from store_hub.hub import Hub, build_hub
-from store_hub.server import HubServer
-from tests.fixtures.mosquitto import free_port
-from tests.fixtures.tablet_session import TEST_PASSWORD, add_test_associate
+from store_hub.adapters.db.models import Visit
+from store_hub.hub import Hub
+from tests.fixtures.tablet_floor import TIMEOUT, Tablet
 
 pytestmark = pytest.mark.integration
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-TIMEOUT = 5.0
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Hub, str]]:
-    """A hub (not ingesting) with one shopper on the floor, served over HTTP."""
-    config = HubConfig().with_overrides(
-        database_url=f"sqlite:///{tmp_path}/hub.db", vapid_key_path=str(tmp_path / "vapid.pem")
-    )
-    hub = build_hub(config)
-    with hub.db.transaction() as session:
-        session.add(
-            Device(
-                id="d-1",
-                customer_id="c-1",
-                identity_key=b"k" * 16,
-                rotation_exponent=10,
-                consent_presence=True,
-                consent_offers=True,
-                consent_associate_view=True,
-                created_at=NOW,
-                revoked_at=None,
-            )
-        )
-        session.flush()
-        session.add(
-            Visit(
-                id="v-1",
-                store_id=config.store_id,
-                device_id="d-1",
-                customer_id="c-1",
-                arrived_at=NOW,
-                last_seen=NOW,
-                departed_at=None,
-                zone=None,
-                card={"visit_id": "v-1", "customer_id": "c-1", "profile": None},
-            )
-        )
-    server = HubServer(create_app(hub), "127.0.0.1", free_port()).start()
-    try:
-        yield hub, server.url
-    finally:
-        server.stop()
-        hub.stop()
-
-
-class Tablet:
-    """One associate signed in through the form, with a socket on /floor."""
-
-    def __init__(self, hub: Hub, base: str, name: str, role: str = "associate") -> None:
-        email = f"{name.lower()}@store.example"
-        self.associate = add_test_associate(hub, email=email, name=name, role=role)
-        signed_in = requests.post(
-            f"{base}/tablet/session",
-            data={"email": email, "password": TEST_PASSWORD},
-            allow_redirects=False,
-            timeout=5,
-        )
-        assert signed_in.status_code == 303
-        self.updates: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("card_updated", self.updates.put, namespace="/floor")
-        self.client.connect(
-            base,
-            headers={"Cookie": f"session={signed_in.cookies['session']}"},
-            namespaces=["/floor"],
-            transports=["websocket"],
-            wait_timeout=TIMEOUT,
-        )
-
-    def ask(self, event: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Emit an action and return its acknowledgement."""
-        answer: dict[str, Any] = self.client.call(event, body, namespace="/floor", timeout=5)
-        return answer
-
-    def helped_by(self) -> Any:
-        """`helped_by` of the next card_updated this tablet receives."""
-        return self.updates.get(timeout=TIMEOUT)["helped_by"]
 
 
 def test_claim_is_seen_by_colleagues_and_conflicts_name_the_helper(
-    served: tuple[Hub, str],
+    floor_hub: tuple[Hub, str],
 ) -> None:
-    hub, base = served
+    hub, base = floor_hub
     priya, tom = Tablet(hub, base, "Priya"), Tablet(hub, base, "Tom")
     try:
         claimed = priya.ask("claim", {"visit_id": "v-1"})
@@ -143,8 +54,8 @@ def test_claim_is_seen_by_colleagues_and_conflicts_name_the_helper(
         tom.client.disconnect()
 
 
-def test_two_taps_at_once_make_exactly_one_helper(served: tuple[Hub, str]) -> None:
-    hub, base = served
+def test_two_taps_at_once_make_exactly_one_helper(floor_hub: tuple[Hub, str]) -> None:
+    hub, base = floor_hub
     tablets = [Tablet(hub, base, name) for name in ("Ana", "Ben", "Cy", "Di")]
     answers: list[dict[str, Any]] = []
     start = threading.Barrier(len(tablets))
