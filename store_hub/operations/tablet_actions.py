@@ -7,7 +7,7 @@ or ``{"ok": false, "error": {"code", "message"}}``; the cards change for every t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from store_hub.adapters.realtime import TabletAction, refusal
@@ -27,23 +27,21 @@ def _text(body: Mapping[str, Any], key: str, limit: int = 64) -> str | None:
 def claim_actions(claims: Claims) -> dict[str, TabletAction]:
     """claim, release, hand_over and colleagues, over `claims`."""
 
-    def claim(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
-        visit_id = _text(body, "visit_id")
-        if visit_id is None:
-            return refusal("invalid_request", "visit_id is required")
-        try:
-            return {"ok": True, "card": claims.claim(who, visit_id)}
-        except ClaimProblem as problem:
-            return refusal(problem.code, problem.message)
+    def on_visit(
+        change: Callable[[SignedInAssociate, str], dict[str, Any]],
+    ) -> TabletAction:
+        def act(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
+            visit_id = _text(body, "visit_id")
+            if visit_id is None:
+                return refusal("invalid_request", "visit_id is required")
+            try:
+                return {"ok": True, "card": change(who, visit_id)}
+            except ClaimProblem as problem:
+                return refusal(problem.code, problem.message)
 
-    def release(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
-        visit_id = _text(body, "visit_id")
-        if visit_id is None:
-            return refusal("invalid_request", "visit_id is required")
-        try:
-            return {"ok": True, "card": claims.release(who, visit_id)}
-        except ClaimProblem as problem:
-            return refusal(problem.code, problem.message)
+        return act
+
+    claim, release = on_visit(claims.claim), on_visit(claims.release)
 
     def hand_over(who: SignedInAssociate, body: Mapping[str, Any]) -> dict[str, Any]:
         visit_id = _text(body, "visit_id")

@@ -65,6 +65,18 @@ def unavailable(
     )
 
 
+def log_if_degraded(logger: logging.Logger, store: str, snapshot: CustomerSnapshot) -> None:
+    """One warning line, on the connector's logger, for a fetch that came back with problems."""
+    if snapshot.problems:
+        logger.warning(
+            "%s answered %s for customer %s: %s",
+            store,
+            snapshot.status,
+            snapshot.customer_id,
+            "; ".join(f"{p.part} {p.kind} ({p.detail})" for p in snapshot.problems),
+        )
+
+
 def guarded_fetch(inner: CommerceConnector, customer_id: str, clock: Clock) -> CustomerSnapshot:
     """`inner.fetch_customer`, with a bug in it turned into an unavailable snapshot."""
     try:

@@ -19,6 +19,7 @@ import requests
 from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
+from store_hub.adapters.commerce.failures import log_if_degraded
 from store_hub.adapters.commerce.reference_schemas import (
     CartSchema,
     CustomerSchema,
@@ -38,7 +39,6 @@ from store_hub.adapters.commerce.snapshot import (
 )
 
 log = logging.getLogger(__name__)
-
 API_PREFIX = "/commerce/v1"
 WISHLIST_LIMIT = 50
 # A validation report can list every item of a long page; the log needs only the gist.
@@ -105,13 +105,7 @@ class ReferenceStoreConnector:
             else:
                 loaded[part] = outcome
         snapshot = _assemble(customer_id, fetched_at, loaded, problems)
-        if snapshot.problems:
-            log.warning(
-                "online store answered %s for customer %s: %s",
-                snapshot.status,
-                customer_id,
-                "; ".join(f"{p.part} {p.kind} ({p.detail})" for p in snapshot.problems),
-            )
+        log_if_degraded(log, "online store", snapshot)
         return snapshot
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from marshmallow import Schema, ValidationError
 from requests.adapters import HTTPAdapter
 
 from store_hub.adapters.commerce import shopify_queries as q
-from store_hub.adapters.commerce.failures import Clock, system_clock
+from store_hub.adapters.commerce.failures import Clock, log_if_degraded, system_clock
 from store_hub.adapters.commerce.shopify_schemas import (
     CheckoutConnectionSchema,
     CustomerSchema,
@@ -143,13 +143,7 @@ class ShopifyConnector:
         except Exception as error:  # a bug here must not cost the shopper their arrival
             log.exception("Shopify fetch failed for customer %s", customer_id)
             snapshot = _nothing(customer_id, fetched_at, "malformed", type(error).__name__)
-        if snapshot.problems:
-            log.warning(
-                "Shopify answered %s for customer %s: %s",
-                snapshot.status,
-                customer_id,
-                "; ".join(f"{p.part} {p.kind} ({p.detail})" for p in snapshot.problems),
-            )
+        log_if_degraded(log, "Shopify", snapshot)
         return snapshot
 
     def close(self) -> None:
