@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the tablet's browser assets: install the pinned npm packages and vendor the
-# socket.io client (the floor) and qrcode-generator (the demo wallet's offer QR codes) into
+# socket.io client (the floor), qrcode-generator (the demo wallet's offer QR codes) and jsQR
+# (the tablet reads a shopper's QR offer through the camera) into
 # clienteling_ui/static/vendor/ (git-ignored), so the hub serves them itself: no CDN.
 set -euo pipefail
 
@@ -33,5 +34,12 @@ if [[ ! -s "$qr" ]]; then
     exit 1
 fi
 cp "$qr" "$vendor/qrcode-generator.mjs"
+jsqr="$ui/node_modules/jsqr/dist/jsQR.js"
+if [[ ! -s "$jsqr" ]]; then
+    echo "build_ui: $jsqr is missing; is jsqr 1.x installed?" >&2
+    exit 1
+fi
+cp "$jsqr" "$vendor/jsQR.js"
+echo "build_ui: vendored jsqr $(node -p "require('$ui/node_modules/jsqr/package.json').version") into ${vendor#"$root"/}"
 echo "build_ui: vendored qrcode-generator $(node -p "require('$ui/node_modules/qrcode-generator/package.json').version") into ${vendor#"$root"/}"
 echo "build_ui: vendored socket.io-client $(node -p "require('$ui/node_modules/socket.io-client/package.json').version") into ${vendor#"$root"/}"
