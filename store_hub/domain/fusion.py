@@ -110,13 +110,18 @@ class Arrived:
 
 @dataclass(frozen=True)
 class ZoneChanged:
-    """A present device moved to another zone (`from_zone` is None only after a bare restore)."""
+    """A present device moved to another zone (`from_zone` is None only after a bare restore).
+
+    `at` is when the hub was sure; `entered_at` when the new zone began to lead (the best
+    estimate of when the shopper crossed over), which the recorded zone stays use.
+    """
 
     device_id: str
     at: datetime
     from_zone: str | None
     to_zone: str
     confidence: float
+    entered_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,8 @@ class _Device:
     zone_since: datetime | None = None
     pending: str | None = None  # the challenger zone, while it leads by the margin
     pending_since: datetime | None = None
+    leader: str | None = None  # the rival zone heard loudest, while it beats the incumbent
+    leader_since: datetime | None = None
     dwell_done: set[float] = field(default_factory=set)
     zone_confidence: float = 1.0
 
@@ -285,6 +292,10 @@ class PresenceFusion:
             return []
         challenger = max(rivals, key=strengths.__getitem__)
         held = strengths.get(incumbent) if incumbent is not None else None
+        if held is not None and strengths[challenger] <= held:
+            state.leader = None
+        elif state.leader != challenger or state.leader_since is None:
+            state.leader, state.leader_since = challenger, now
         settings = self._settings
         if held is None:
             # An incumbent nobody hears any more has no claim to defend: wait only to settle.
@@ -299,11 +310,15 @@ class PresenceFusion:
             state.pending, state.pending_since = challenger, now
         if (now - state.pending_since).total_seconds() < wait:
             return []
-        state.zone, state.zone_since = challenger, now
-        state.pending = None
+        entered = state.leader_since if state.leader == challenger else None
+        if entered is None or (state.zone_since is not None and entered < state.zone_since):
+            entered = state.pending_since
+        # Dwell counts from the crossing too, so it agrees with the stays the hub records.
+        state.zone, state.zone_since = challenger, entered
+        state.pending = state.leader = None
         state.dwell_done = set()
         conf = _confidence(strengths, challenger)
-        return [ZoneChanged(device_id, now, incumbent, challenger, conf)]
+        return [ZoneChanged(device_id, now, incumbent, challenger, conf, entered)]
 
     def _dwell(self, device_id: str, state: _Device, now: datetime) -> list[FusionEvent]:
         if state.zone is None or state.zone_since is None:

@@ -60,6 +60,8 @@ class ZoneChanged:
     visit_id: str
     device_id: str
     customer_id: str
+    # When the shopper crossed over (the new zone began to lead), a moment before the hub was
+    # sure of it: what the visit's zone stays record and the tablet counts dwell from.
     at: datetime
     from_zone_id: str | None
     to_zone_id: str

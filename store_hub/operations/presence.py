@@ -309,16 +309,19 @@ class PresenceService:
             return None  # present without a visit (revoked between sighting and arrival)
         visit_id, customer_id = known
         repo.set_visit_zone(session, visit_id, event.to_zone)
-        # One row per zone stay: the old one ends exactly where the new one begins.
-        repo.close_segment(session, visit_id, event.at)
-        repo.open_segment(session, visit_id, event.to_zone, event.at, event.confidence)
+        # One row per zone stay: the old one ends exactly where the new one begins, dated from
+        # when the new zone began to lead rather than when the hysteresis was satisfied, so
+        # dwell reports are not skewed by the seconds the hub took to be sure.
+        entered = event.entered_at or event.at
+        repo.close_segment(session, visit_id, entered)
+        repo.open_segment(session, visit_id, event.to_zone, entered, event.confidence)
         self.counters["zone_changes"] += 1
         return ZoneChanged(
             self._store_id,
             visit_id,
             event.device_id,
             customer_id,
-            event.at,
+            entered,
             event.from_zone,
             event.to_zone,
             self._topology.zone_name(event.to_zone) or event.to_zone,

@@ -128,14 +128,16 @@ def test_walk_from_entrance_to_fitting_room_survives_restart_and_replay(rig: Rig
         "fitting-1",
         "Fitting room 1",
     )
-    assert moved.at == walk.at(7)
+    # Sure at t=7; dated from t=5, when fit-1 began to lead (what the visit records).
+    assert moved.at == walk.at(5)
     assert moved.confidence == pytest.approx(confidence(3.0))
     visit_id = started.visit_id
     zone, last_seen, departed_at, segments = stored(rig, visit_id)
     assert (zone, last_seen, departed_at) == ("fitting-1", walk.at(10), None)
+    # The recorded stays split where fit-1 began to lead (t=5), not where the hub was sure.
     assert segments == (
-        ("entrance", walk.at(1), walk.at(7), pytest.approx(confidence(25.0))),
-        ("fitting-1", walk.at(7), None, pytest.approx(confidence(3.0))),
+        ("entrance", walk.at(1), walk.at(5), pytest.approx(confidence(25.0))),
+        ("fitting-1", walk.at(5), None, pytest.approx(confidence(3.0))),
     )
 
     # The hub restarts mid-visit: the same visit goes on in the fitting room, no arrival.
@@ -146,9 +148,9 @@ def test_walk_from_entrance_to_fitting_room_survives_restart_and_replay(rig: Rig
         walk.round(second, door=-80.0, fit=-55.0)
     assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged]
     assert rig.presence.counters["arrivals"] == 0
-    # Dwell counts from entering the fitting room at t=7, not from the restart.
-    rig.presence.tick(walk.at(66.9))
-    rig.presence.tick(walk.at(67))
+    # Dwell counts from entering the fitting room at t=5, not from the restart.
+    rig.presence.tick(walk.at(64.9))
+    rig.presence.tick(walk.at(65))
     assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged, DwellReached]
     dwell = rig.events[2]
     assert isinstance(dwell, DwellReached)
@@ -181,8 +183,8 @@ def test_walk_from_entrance_to_fitting_room_survives_restart_and_replay(rig: Rig
     zone, last_seen, departed_at, segments = stored(rig, visit_id)
     assert (zone, last_seen, departed_at) == ("fitting-1", walk.at(14), walk.at(74))
     assert [(z, entered, left) for z, entered, left, _ in segments] == [
-        ("entrance", walk.at(1), walk.at(7)),
-        ("fitting-1", walk.at(7), walk.at(14)),
+        ("entrance", walk.at(1), walk.at(5)),
+        ("fitting-1", walk.at(5), walk.at(14)),
     ]
     with rig.db.transaction() as session:
         assert [v.id for v in session.scalars(select(Visit))] == [visit_id]

@@ -113,6 +113,37 @@ def test_a_lead_that_dips_below_the_margin_restarts_the_hold() -> None:
     assert [c.at for c in changes(run(fusion, 8, 9, door=-70.0, w1=-65.0))] == [s(8)]
 
 
+def test_a_zone_change_is_dated_from_when_the_new_zone_began_to_lead() -> None:
+    fusion = arrived_in_entrance()
+    events = run(fusion, 2, 4, door=-70.0, w1=-71.0)  # the entrance still leads
+    events += run(fusion, 4, 6, door=-70.0, w1=-68.0)  # womens ahead, within the margin
+    events += run(fusion, 6, 10, door=-70.0, w1=-65.0)  # beyond it: the hold runs from 6
+    [change] = changes(events)
+    # Sure at 9 (after the 3 s hold); the shopper crossed when womens first led, at 4.
+    assert (change.at, change.entered_at, change.to_zone) == (s(9), s(4), "womens")
+
+
+def test_a_lead_that_was_lost_counts_only_from_when_it_came_back() -> None:
+    fusion = arrived_in_entrance()
+    events = run(fusion, 2, 4, door=-70.0, w1=-68.0)  # womens ahead from 2
+    events += run(fusion, 4, 5, door=-68.0, w1=-70.0)  # the entrance again
+    events += run(fusion, 5, 9, door=-70.0, w1=-65.0)
+    [change] = changes(events)
+    assert (change.at, change.entered_at) == (s(8), s(5))
+
+
+def test_the_next_change_counts_its_own_lead_afresh() -> None:
+    fusion = arrived_in_entrance()
+    # Womens leads (within the margin) from 2, then takes over at once with a clear lead at 3;
+    # the fitting rooms, heard all along below it, take over at once at 5.
+    events = run(fusion, 2, 3, door=-70.0, w1=-68.0, fit=-90.0)
+    events += heard(fusion, 3.0, door=-80.0, w1=-60.0, fit=-90.0)
+    events += heard(fusion, 5.0, door=-80.0, w1=-75.0, fit=-60.0)
+    first, second = changes(events)
+    assert (first.at, first.entered_at) == (s(3), s(2))
+    assert (second.at, second.entered_at) == (s(5), s(5))
+
+
 def test_a_clear_lead_takes_over_at_once() -> None:
     fusion = arrived_in_entrance()
     events = heard(fusion, 2.0, door=-75.0, w1=-60.0)
