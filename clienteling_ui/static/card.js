@@ -1,7 +1,21 @@
-// The shopper's card on the floor: profile, sizes, stock, offer, wishlist, cart, history, notes.
+// The shopper's card: profile, sizes, flags, stock, offer, wishlist, cart, history, notes.
 // Pure rendering from the card dict the hub sends; actions are wired by the modules that own them.
+//
+// Contract of renderCard(card) -> <li>:
+// - Floor cards have a `visit_id` (the shopper is in the store): time in store, zone, the help
+//   line (claim/release/hand over) and the notes form, wired by claims.js through
+//   data-visit-id. Recording a view for the audit log is the caller's job (floor.js does it for
+//   the floor); renderCard itself never talks to the hub.
+// - Look-up cards (a customer found by search, not in the store) have NO `visit_id`, and
+//   `present: false`: no time in store, no zone, no help line, notes read-only (no form), and
+//   no data-visit-id, so no floor action can target them. They carry data-customer-id instead.
+// - Parts the customer did not share arrive already removed by the hub; `hidden`
+//   ([{field, reason}], fields sizes | wishlist_and_cart | purchase_history | contact) names
+//   them, and each shows as one muted line ("Purchase history hidden · not shared by the
+//   customer") where the section would be, so "hidden" never reads as "none".
 
 import { helpSection, notesSection } from "./claims.js";
+import { sendOfferButton } from "./offer_send.js";
 import {
   formatDay,
   formatElapsed,
@@ -86,14 +100,52 @@ function stockLine(stock) {
   return h("span", { class: `stock stock--${state}`, "data-testid": "stock-here", text });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Flags on the card's head: what an associate should know at a glance. Each says it in words;
+// the colour only repeats it.
+
+function flag(kind, testid, text) {
+  return h("li", { class: `flag flag--${kind}`, "data-testid": testid, "data-flag": kind, text });
+}
+
 function inStockFlag(card) {
   const count = Number(card.in_stock_here_count) || 0;
   if (count <= 0) return null;
-  return h("span", {
-    class: "in-stock-flag",
-    "data-testid": "in-stock-flag",
-    text: `${plural(count, "wanted item", "wanted items")} in stock here`,
-  });
+  return flag(
+    "in-stock",
+    "in-stock-flag",
+    `${plural(count, "wanted item", "wanted items")} in stock here`,
+  );
+}
+
+function cartFlag(card) {
+  const items = card.cart && Array.isArray(card.cart.items) ? card.cart.items : [];
+  return items.length ? flag("cart", "cart-flag", "Abandoned cart") : null;
+}
+
+// The states a code can still be used from (store_hub.domain.offer_states.REDEEMABLE_FROM).
+const REDEEMABLE = new Set(["sent", "issued", "delivered", "opened"]);
+
+function offerFlag(card) {
+  const offer = card.offer;
+  if (!offer || !offer.code) return null;
+  const status = typeof offer.status === "string" ? offer.status : "sent";
+  if (status === "redeemed") return flag("offer-redeemed", "offer-flag", "Offer redeemed");
+  return REDEEMABLE.has(status) ? flag("offer-sent", "offer-flag", "Offer sent") : null;
+}
+
+function helpedFlag(card, lookUp) {
+  const helper = card.helped_by;
+  if (lookUp || !helper || typeof helper.name !== "string") return null;
+  const mine = helper.associate_id === document.body.dataset.associateId;
+  return flag("helped", "helped-flag", mine ? "You are helping" : `Helped by ${helper.name}`);
+}
+
+function flagsRow(card, lookUp) {
+  const flags = [inStockFlag(card), cartFlag(card), offerFlag(card), helpedFlag(card, lookUp)];
+  const shown = flags.filter(Boolean);
+  if (shown.length === 0) return null;
+  return h("ul", { class: "flags", "data-testid": "flags", "aria-label": "At a glance" }, ...shown);
 }
 
 function segmentBadges(segments) {
@@ -176,22 +228,100 @@ function cartSection(cart) {
   );
 }
 
-function ordersLine(orders) {
-  const list = Array.isArray(orders) ? orders : [];
-  const placed = list.map((order) => parseTime(order.placed_at)).filter((ms) => ms !== null);
-  let text = "No previous orders";
-  if (list.length > 0) {
-    text = plural(list.length, "previous order", "previous orders");
-    if (placed.length > 0) text += ` · last ${formatDay(Math.max(...placed))}`;
+// ---------------------------------------------------------------------------------------------
+// Parts the customer did not share (removed by the hub; the card says which and why)
+
+const HIDDEN_LABELS = {
+  sizes: "Sizes",
+  wishlist_and_cart: "Wishlist and cart",
+  purchase_history: "Purchase history",
+  contact: "Contact details",
+};
+
+function hiddenReasons(card) {
+  const reasons = new Map();
+  for (const entry of Array.isArray(card.hidden) ? card.hidden : []) {
+    if (entry && typeof entry.field === "string") {
+      reasons.set(entry.field, typeof entry.reason === "string" ? entry.reason : "");
+    }
   }
-  return h("p", { class: "card__orders", "data-testid": "orders", text });
+  return reasons;
 }
 
-// The states a code can still be used from (store_hub.domain.offer_states.REDEEMABLE_FROM).
-const REDEEMABLE = new Set(["sent", "issued", "delivered", "opened"]);
+function hiddenLine(field, reason) {
+  const label = HIDDEN_LABELS[field] || titleCase(field);
+  const why = reason ? ` · ${reason.charAt(0).toLowerCase()}${reason.slice(1)}` : "";
+  return h("p", {
+    class: "hidden-field",
+    "data-testid": "hidden-field",
+    "data-field": field,
+    text: `${label} hidden${why}`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Purchase history: online orders and in-store receipts, newest first
+
+const MAX_HISTORY_ROWS = 4;
+const CHANNEL_LABELS = { online: "Online", store: "In store" };
+
+function historyEntries(card) {
+  if (Array.isArray(card.history) && card.history.length > 0) return card.history;
+  // A card whose history could not be merged (the store's database was down) still has orders.
+  const orders = Array.isArray(card.orders) ? card.orders : [];
+  return orders.map((order) => ({
+    channel: "online",
+    ref: order.order_id,
+    at: order.placed_at,
+    total: order.total,
+    currency: order.currency,
+  }));
+}
+
+function historyRow(entry) {
+  const at = parseTime(entry.at);
+  const channel = entry.channel === "store" ? "store" : "online";
+  const items = Array.isArray(entry.items) ? entry.items.length : Number(entry.item_count) || 0;
+  const what = [items ? plural(items, "item", "items") : "", money(entry.total, entry.currency)]
+    .filter(Boolean)
+    .join(" · ");
+  return h(
+    "li",
+    { class: "history__row", "data-testid": "history-entry", "data-channel": channel },
+    h("span", { class: "history__date", text: at === null ? "–" : formatDay(at) }),
+    h("span", {
+      class: `history__channel history__channel--${channel}`,
+      text: CHANNEL_LABELS[channel],
+    }),
+    h("span", { class: "history__what", text: what || "–" }),
+  );
+}
+
+function historySection(card) {
+  const entries = historyEntries(card).filter((entry) => entry && typeof entry === "object");
+  if (entries.length === 0) {
+    return h("p", { class: "card__orders", "data-testid": "orders", text: "No previous orders" });
+  }
+  const placed = entries.map((entry) => parseTime(entry.at)).filter((ms) => ms !== null);
+  let title = plural(entries.length, "previous order", "previous orders");
+  if (placed.length > 0) title += ` · last ${formatDay(Math.max(...placed))}`;
+  const list = h("ul", { class: "history__list", role: "list" });
+  for (const entry of entries.slice(0, MAX_HISTORY_ROWS)) list.append(historyRow(entry));
+  if (entries.length > MAX_HISTORY_ROWS) {
+    const more = `+${entries.length - MAX_HISTORY_ROWS} more`;
+    list.append(h("li", { class: "history__row history__row--more", text: more }));
+  }
+  return h(
+    "section",
+    { class: "block history", "data-testid": "history", "aria-label": "Purchase history" },
+    h("h3", { class: "block__title", "data-testid": "orders", text: title }),
+    list,
+  );
+}
+
 const OFFER_LABELS = { sent: "Offer sent", redeemed: "Offer redeemed", expired: "Offer expired" };
 
-function offerSection(offer) {
+function offerSection(offer, canRedeem) {
   if (!offer || !offer.code) return null;
   const status = typeof offer.status === "string" ? offer.status : "sent";
   const expires = parseTime(offer.expires_at);
@@ -215,7 +345,7 @@ function offerSection(offer) {
       h("span", { class: "offer__title", text: offer.title || "" }),
     ),
     expiry ? h("p", { class: "offer__expiry", text: expiry }) : null,
-    REDEEMABLE.has(status)
+    canRedeem && REDEEMABLE.has(status)
       ? h("button", {
           type: "button",
           class: "button button--primary",
@@ -270,20 +400,56 @@ function tierBadge(profile) {
   return h("span", { class: `tier${known}`, "data-testid": "tier", text: titleCase(tier) });
 }
 
+function contactLine(profile) {
+  const email = profile && typeof profile.email === "string" ? profile.email : "";
+  const phone = profile && typeof profile.phone === "string" ? profile.phone : "";
+  const parts = [email, phone].filter(Boolean);
+  return parts.length
+    ? h("p", { class: "card__contact", "data-testid": "contact", text: parts.join(" · ") })
+    : null;
+}
+
+/** A section, or the line saying the customer keeps it from associates. */
+function unlessHidden(hidden, field, section) {
+  return hidden.has(field) ? hiddenLine(field, hidden.get(field)) : section;
+}
+
+/** The notes without the form: a look-up card has no visit to add a note to. */
+function readOnly(notes) {
+  for (const el of notes.querySelectorAll(".notes__label, .notes__input, [data-action]")) {
+    el.remove();
+  }
+  return notes;
+}
+
+// Notes outlive visits: one from an earlier day says which day.
+function noteTime(at) {
+  const ms = parseTime(at);
+  if (ms === null) return "";
+  const today = new Date(ms).toDateString() === new Date(serverNow()).toDateString();
+  return today ? timeFormat.format(ms) : `${formatDay(ms)} ${timeFormat.format(ms)}`;
+}
+
 export function renderCard(card) {
   const name = displayName(card);
   const shown = name || `Guest ${card.customer_id || ""}`.trim();
   const nameId = `shopper-name-${++nameIds}`;
   const profile = card.profile || null;
-  const arrived = parseTime(card.arrived_at);
+  const lookUp = !card.visit_id || card.present === false;
+  const arrived = lookUp ? null : parseTime(card.arrived_at);
   const lifetime = profile ? money(profile.lifetime_value, profile.currency, { whole: true }) : "";
+  const hidden = hiddenReasons(card);
+  const pending = card.profile_status === "pending";
+  const notes = notesSection(card, h, noteTime);
 
   return h(
     "li",
     {
-      class: `card card--${card.profile_status || "pending"}`,
+      class: `card card--${card.profile_status || "pending"}${lookUp ? " card--lookup" : ""}`,
       "data-testid": "shopper-card",
-      "data-visit-id": card.visit_id,
+      "data-visit-id": lookUp ? null : card.visit_id,
+      "data-customer-id": lookUp ? card.customer_id || null : null,
+      "data-present": lookUp ? "false" : "true",
       "data-profile-status": card.profile_status || "pending",
       "aria-labelledby": nameId,
     },
@@ -296,40 +462,42 @@ export function renderCard(card) {
         text: name ? initials(name) : "G",
       }),
       h("h2", { class: "card__name", id: nameId, "data-testid": "shopper-name", text: shown }),
-      h(
-        "p",
-        { class: "card__time" },
-        h("span", { class: "card__time-label", text: "In store" }),
-        h("span", {
-          class: "card__elapsed",
-          "data-testid": "time-in-store",
-          "data-arrived-at": arrived === null ? null : arrived,
-          text: arrived === null ? "–" : formatElapsed(serverNow() - arrived),
-        }),
-      ),
+      lookUp
+        ? h("p", { class: "card__time", "data-testid": "not-in-store", text: "Not in store" })
+        : h(
+            "p",
+            { class: "card__time" },
+            h("span", { class: "card__time-label", text: "In store" }),
+            h("span", {
+              class: "card__elapsed",
+              "data-testid": "time-in-store",
+              "data-arrived-at": arrived === null ? null : arrived,
+              text: arrived === null ? "–" : formatElapsed(serverNow() - arrived),
+            }),
+          ),
       h(
         "p",
         { class: "card__meta" },
         tierBadge(profile),
-        card.zone
+        card.zone && !lookUp
           ? h("span", { class: "card__zone", "data-testid": "zone", text: card.zone })
           : null,
         lifetime ? h("span", { class: "card__ltv", text: `${lifetime} lifetime` }) : null,
         ...segmentBadges(card.segments),
-        inStockFlag(card),
       ),
+      flagsRow(card, lookUp),
     ),
-    helpSection(card, h),
+    lookUp ? null : helpSection(card, h),
     profileNote(card),
-    sizesLine(profile),
-    offerSection(card.offer),
-    wishlistSection(card.wishlist),
-    cartSection(card.cart),
-    card.profile_status === "pending" ? null : ordersLine(card.orders),
-    notesSection(card, h, (at) => {
-      const ms = parseTime(at);
-      return ms === null ? "" : timeFormat.format(ms);
-    }),
+    unlessHidden(hidden, "sizes", sizesLine(profile)),
+    unlessHidden(hidden, "contact", contactLine(profile)),
+    // Redeeming on the tablet goes through the visit; a look-up card has none.
+    offerSection(card.offer, !lookUp),
+    lookUp ? null : sendOfferButton(card, h),
+    ...(hidden.has("wishlist_and_cart")
+      ? [hiddenLine("wishlist_and_cart", hidden.get("wishlist_and_cart"))]
+      : [wishlistSection(card.wishlist), cartSection(card.cart)]),
+    unlessHidden(hidden, "purchase_history", pending ? null : historySection(card)),
+    lookUp ? readOnly(notes) : notes,
   );
 }
-

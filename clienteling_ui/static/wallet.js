@@ -26,6 +26,9 @@ const ui = {
   offersSection: $("offers-section"),
   offersEmpty: $("offers-empty"),
   offers: $("offers"),
+  enrollSharing: $("enroll-sharing"),
+  sharingForm: $("sharing-form"),
+  sharingStatus: $("sharing-status"),
 };
 let qrcode = null;
 
@@ -65,14 +68,73 @@ async function api(path, { method = "GET", json } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// What staff may see (the hub's card_sharing: each part shared unless unticked)
+
+const SHARING = ["sizes", "wishlist_and_cart", "purchase_history", "contact"];
+const SHARING_WORDS = {
+  sizes: "sizes",
+  wishlist_and_cart: "wishlist and cart",
+  purchase_history: "purchases",
+  contact: "email",
+};
+
+function sharingFrom(container) {
+  const choice = {};
+  for (const name of SHARING) {
+    const box = container.querySelector(`input[name="${name}"]`);
+    choice[name] = Boolean(box && box.checked);
+  }
+  return choice;
+}
+
+function showSharing(container, sharing) {
+  for (const name of SHARING) {
+    const box = container.querySelector(`input[name="${name}"]`);
+    if (box) box.checked = !sharing || sharing[name] !== false;
+  }
+}
+
+function sharingText(sharing) {
+  const kept = SHARING.filter((name) => sharing && sharing[name] === false);
+  const words = kept.map((name) => SHARING_WORDS[name]).join(", ");
+  return kept.length ? ` Staff do not see your ${words}.` : "";
+}
+
+// The finer choices only mean something while staff may see the shopper at all.
+const associateView = ui.form.querySelector('input[name="associate_view"]');
+associateView.addEventListener("change", () => {
+  ui.enrollSharing.disabled = !associateView.checked;
+});
+
+ui.sharingForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = ui.sharingForm.querySelector("button");
+  button.disabled = true;
+  try {
+    const choice = sharingFrom(ui.sharingForm);
+    const saved = await api("/card-sharing", { method: "PUT", json: choice });
+    showSharing(ui.sharingForm, saved.card_sharing);
+    const kept = sharingText(saved.card_sharing) || " Staff see all of it.";
+    ui.sharingStatus.textContent = `Saved.${kept}`;
+    ui.consents.textContent = consentText(saved.consents, saved.card_sharing);
+  } catch (error) {
+    ui.sharingStatus.textContent = `Could not save: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
 // Enrollment
 
-function consentText(consents) {
+function consentText(consents, sharing) {
   const given = [];
   if (consents.presence) given.push("recognised in store");
   if (consents.offers) given.push("offers");
   if (consents.associate_view) given.push("help from staff");
-  return given.length ? `You agreed to: ${given.join(", ")}.` : "You agreed to nothing yet.";
+  if (!given.length) return "You agreed to nothing yet.";
+  const kept = consents.associate_view ? sharingText(sharing) : "";
+  return `You agreed to: ${given.join(", ")}.${kept}`;
 }
 
 function showWallet(device) {
@@ -81,7 +143,9 @@ function showWallet(device) {
   ui.wallet.hidden = false;
   ui.offersSection.hidden = false;
   ui.customer.textContent = device.customer_id;
-  ui.consents.textContent = consentText(device.consents);
+  ui.consents.textContent = consentText(device.consents, device.card_sharing);
+  ui.sharingForm.hidden = !device.consents.associate_view;
+  showSharing(ui.sharingForm, device.card_sharing);
   body.dataset.presence = String(device.consents.presence);
   ui.walkIn.disabled = !device.consents.presence;
   refreshToken();
@@ -102,6 +166,7 @@ ui.form.addEventListener("submit", async (event) => {
           offers: data.has("offers"),
           associate_view: data.has("associate_view"),
         },
+        card_sharing: sharingFrom(ui.enrollSharing),
       },
     });
     showError("");

@@ -13,9 +13,10 @@ from beacon_agent.protocol import format_timestamp
 from store_hub.adapters.db.repositories import enrolled
 from store_hub.api.auth import require_scope
 from store_hub.api.context import hub
+from store_hub.domain.card_privacy import CardSharing
 from store_hub.domain.identity import EnrolledDevice
+from store_hub.operations import card_sharing, erasure
 from store_hub.operations import enrollment as ops
-from store_hub.operations import erasure
 
 blp = Blueprint(
     "enrollment", __name__, url_prefix="/api/v1", description="Device enrollment and push"
@@ -30,9 +31,49 @@ class ConsentsSchema(Schema):
     associate_view = fields.Boolean(required=True)
 
 
+_SHARED = {
+    "sizes": "clothing and shoe sizes, style preferences",
+    "wishlist_and_cart": "online wishlist and cart (and which of it is in stock here)",
+    "purchase_history": "orders online and in store, lifetime value, segments from purchases",
+    "contact": "email and phone (also needs the online store's marketing opt-in)",
+}
+
+
+def _sharing_field(name: str, required: bool) -> fields.Boolean:
+    default: dict[str, Any] = {} if required else {"load_default": True}
+    return fields.Boolean(required=required, metadata={"description": _SHARED[name]}, **default)
+
+
+class CardSharingSchema(Schema):
+    """What associates may see of the shopper's card; each part shared unless set to false."""
+
+    sizes = _sharing_field("sizes", False)
+    wishlist_and_cart = _sharing_field("wishlist_and_cart", False)
+    purchase_history = _sharing_field("purchase_history", False)
+    contact = _sharing_field("contact", False)
+
+
+class CardSharingUpdateSchema(Schema):
+    """The shopper's whole choice again: a part left out must not silently become shared."""
+
+    sizes = _sharing_field("sizes", True)
+    wishlist_and_cart = _sharing_field("wishlist_and_cart", True)
+    purchase_history = _sharing_field("purchase_history", True)
+    contact = _sharing_field("contact", True)
+
+
+class CardSharingChangedSchema(Schema):
+    device_id = fields.String()
+    card_sharing = fields.Nested(CardSharingSchema)
+    cards_updated = fields.Integer(
+        metadata={"description": "cards of the shopper's open visits cleared at once"}
+    )
+
+
 class DeviceCreateSchema(Schema):
     customer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     consents = fields.Nested(ConsentsSchema, required=True)
+    card_sharing = fields.Nested(CardSharingSchema, load_default=None)
     rotation_exponent = fields.Integer(load_default=None, validate=validate.Range(0, 15))
 
 
@@ -42,6 +83,7 @@ class DeviceSchema(Schema):
     identity_key = fields.String(metadata={"description": "16-byte EID identity key, base64"})
     rotation_exponent = fields.Integer()
     consents = fields.Nested(ConsentsSchema)
+    card_sharing = fields.Nested(CardSharingSchema)
     created_at = fields.DateTime()
 
 
@@ -98,6 +140,7 @@ class Devices(MethodView):
         h = hub()
         now = h.clock.now()
         consents = ops.Consents(**body["consents"])
+        sharing = CardSharing(**(body["card_sharing"] or {}))
         with h.db.transaction() as session:
             device = ops.enroll_device(
                 session,
@@ -105,6 +148,7 @@ class Devices(MethodView):
                 consents,
                 body["rotation_exponent"] or h.config.rotation_exponent,
                 now,
+                sharing=sharing,
             )
             enrolled_device = enrolled(device)
         h.presence.device_changed(enrolled_device, now)
@@ -114,6 +158,7 @@ class Devices(MethodView):
             "identity_key": base64.b64encode(device.identity_key).decode(),
             "rotation_exponent": device.rotation_exponent,
             "consents": consents.__dict__,
+            "card_sharing": sharing.as_dict(),
             "created_at": device.created_at,
         }
 
@@ -132,6 +177,33 @@ class DeviceItem(MethodView):
         except ops.UnknownDevice:
             abort(404, message=f"no active device {device_id}")
         h.presence.device_changed(revoked, now)
+
+
+@blp.route("/devices/<string:device_id>/card-sharing")
+class DeviceCardSharing(MethodView):
+    @require_scope("enroll")
+    @blp.arguments(CardSharingUpdateSchema)
+    @blp.response(200, CardSharingChangedSchema)
+    def put(self, body: dict[str, Any], device_id: str) -> dict[str, Any]:
+        """Change what associates may see of the shopper's card.
+
+        A part withdrawn leaves the cards of the shopper's open visits at once, on every
+        tablet; a part shared again shows from the next profile refresh or visit.
+        """
+        h = hub()
+        sharing = CardSharing(**body)
+        try:
+            with h.db.transaction() as session:
+                cards = card_sharing.set_card_sharing(session, device_id, sharing)
+        except ops.UnknownDevice:
+            abort(404, message=f"no active device {device_id}")
+        for store_id, card in cards:
+            h.broadcaster.card_updated(store_id, card)
+        return {
+            "device_id": device_id,
+            "card_sharing": sharing.as_dict(),
+            "cards_updated": len(cards),
+        }
 
 
 @blp.route("/devices/<string:device_id>/push")

@@ -19,8 +19,15 @@ from beacon_agent.protocol import format_timestamp
 from store_hub.adapters.db.models import Device, Offer
 from store_hub.adapters.db.repositories import enrolled
 from store_hub.api.context import hub
-from store_hub.api.enrollment import ConsentsSchema, PushRegistrationSchema
+from store_hub.api.enrollment import (
+    CardSharingSchema,
+    CardSharingUpdateSchema,
+    ConsentsSchema,
+    PushRegistrationSchema,
+)
+from store_hub.domain.card_privacy import CardSharing
 from store_hub.domain.eid import COUNTER_MODULUS, compute_eid, eid_token, ibeacon_token
+from store_hub.operations import card_sharing
 from store_hub.operations import enrollment as ops
 
 # The door agent hearing a phone: called with the device's identity key and rotation exponent.
@@ -34,6 +41,7 @@ bp = Blueprint("wallet_api", __name__, url_prefix="/wallet/api")
 class EnrollSchema(Schema):
     customer_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     consents = fields.Nested(ConsentsSchema, required=True)
+    card_sharing = fields.Nested(CardSharingSchema, load_default=None)
 
 
 def register_wallet(app: Flask, walk_in: WalkIn | None = None) -> None:
@@ -77,6 +85,7 @@ def _device_view(device: Device) -> dict[str, Any]:
             "offers": device.consent_offers,
             "associate_view": device.consent_associate_view,
         },
+        "card_sharing": card_sharing.sharing_of(device).as_dict(),
         "rotation_exponent": device.rotation_exponent,
     }
 
@@ -104,6 +113,7 @@ def enroll() -> ResponseReturnValue:
             ops.Consents(**body["consents"]),
             h.config.rotation_exponent,
             now,
+            sharing=CardSharing(**(body["card_sharing"] or {})),
         )
         view, identity = _device_view(device), enrolled(device)
     h.presence.device_changed(identity, now)
@@ -118,6 +128,25 @@ def me() -> ResponseReturnValue:
     if device is None:
         return _problem(404, "not_enrolled", "this wallet has not enrolled a device yet")
     return jsonify(_device_view(device))
+
+
+@bp.put("/card-sharing")
+def change_card_sharing() -> ResponseReturnValue:
+    """Change what staff may see, as the app back end would (PUT /devices/{id}/card-sharing)."""
+    device = _device()
+    if device is None:
+        return _problem(404, "not_enrolled", "enroll first")
+    try:
+        body = CardSharingUpdateSchema().load(request.get_json(silent=True) or {})
+    except ValidationError as exc:
+        return _problem(422, "invalid", str(exc.messages))
+    h = hub()
+    with h.db.transaction() as db_session:
+        cards = card_sharing.set_card_sharing(db_session, device.id, CardSharing(**body))
+        view = _device_view(ops.active_device(db_session, device.id))
+    for store_id, card in cards:
+        h.broadcaster.card_updated(store_id, card)
+    return jsonify(view)
 
 
 @bp.get("/token")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from store_hub.adapters.db.models import Device, PushSubscription
 from store_hub.adapters.db.repositories import enrolled
+from store_hub.domain.card_privacy import CardSharing
 from store_hub.domain.eid import KEY_BYTES
 from store_hub.domain.identity import EnrolledDevice
 
@@ -35,8 +36,14 @@ def enroll_device(
     rotation_exponent: int,
     now: datetime,
     identity_key: bytes | None = None,
+    sharing: CardSharing | None = None,
 ) -> Device:
-    """A new device with a fresh identity key (only the hub and the phone ever hold it)."""
+    """A new device with a fresh identity key (only the hub and the phone ever hold it).
+
+    `sharing` is what associates may see of the card; apps that do not ask share all of it,
+    as they did before the choice existed (associate_view alone still hides everything).
+    """
+    sharing = sharing or CardSharing()
     device = Device(
         id=uuid.uuid4().hex,
         customer_id=customer_id,
@@ -45,6 +52,10 @@ def enroll_device(
         consent_presence=consents.presence,
         consent_offers=consents.offers,
         consent_associate_view=consents.associate_view,
+        share_sizes=sharing.sizes,
+        share_wishlist_and_cart=sharing.wishlist_and_cart,
+        share_purchase_history=sharing.purchase_history,
+        share_contact=sharing.contact,
         created_at=now,
         revoked_at=None,
     )

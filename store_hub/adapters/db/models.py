@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -61,6 +62,15 @@ class Device(Base):
     consent_presence: Mapped[bool] = mapped_column(Boolean)
     consent_offers: Mapped[bool] = mapped_column(Boolean)
     consent_associate_view: Mapped[bool] = mapped_column(Boolean)
+    # What associates may see of the card (store_hub.domain.card_privacy); all unless refused.
+    share_sizes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    share_wishlist_and_cart: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    share_purchase_history: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    share_contact: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
@@ -157,6 +167,8 @@ class OfferDecision(Base):
     __table_args__ = (
         Index("ix_offer_decisions_store_day", "store_id", "decided_at"),
         Index("ix_offer_decisions_visit", "visit_id"),
+        # A retried "Send offer" tap (same key) is the same decision, never a second offer.
+        UniqueConstraint("store_id", "request_key", name="uq_offer_decisions_request"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -174,6 +186,9 @@ class OfferDecision(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime]
+    # Trigger "associate" only: who sent it from the tablet, and the tablet's idempotency key.
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("associates.id"), default=None)
+    request_key: Mapped[str | None] = mapped_column(String(128), default=None)
 
 
 class Redemption(Base):
