@@ -26,6 +26,7 @@ from store_hub.domain.money import Money, round_money
 from store_hub.domain.offer_caps import CapReason, OfferHistory, cap_reason
 from store_hub.domain.offer_messages import render
 from store_hub.domain.offer_rules import (
+    AssociateTemplate,
     DiscountKind,
     OfferPolicy,
     OfferRule,
@@ -35,7 +36,7 @@ from store_hub.domain.offer_rules import (
 )
 from store_hub.domain.quiet_hours import local_date, local_time
 
-EventKind = Literal["arrived", "zone_dwell"]
+EventKind = Literal["arrived", "zone_dwell", "associate"]
 Outcome = Literal["send", "no_send"]
 Reason = Literal[
     "sent",
@@ -76,6 +77,11 @@ class TriggerEvent:
     def zone_dwell(cls, visit_id: str, at: datetime, zone: str, seconds: float) -> TriggerEvent:
         """The shopper has stayed `seconds` in `zone` (fusion's Dwell)."""
         return cls("zone_dwell", visit_id, at, zone, seconds)
+
+    @classmethod
+    def by_associate(cls, visit_id: str, at: datetime) -> TriggerEvent:
+        """An associate chose to send the shopper an offer from a template."""
+        return cls("associate", visit_id, at)
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,24 @@ class OfferDecider:
             elif decision.reason == "held_out":
                 history = history.after_held_out(rule.id)
         return tuple(decisions)
+
+    def decide_template(
+        self,
+        template: AssociateTemplate,
+        event: TriggerEvent,
+        shopper: Shopper,
+        store: Store,
+        history: OfferHistory,
+        now: datetime,
+    ) -> Decision:
+        """An associate's offer from `template`, judged like a rule's: `offers` consent,
+        something to offer, quiet hours, courtesy caps and cooldown, the template's budget.
+
+        Never held out (`AssociateTemplate.as_rule`), and not skipped for a rule decided this
+        visit: the courtesy caps are what stop a second offer in one visit.
+        """
+        _aware(now, "now")
+        return self._decide_rule(template.as_rule(), event, shopper, store, history, now)
 
     def _decide_rule(
         self,

@@ -21,6 +21,8 @@ TriggerKind = Literal[
     "wishlist_in_stock_here",
     "cart_item_in_stock_here",
     "returning_after_days",
+    # Not a rule trigger (absent from TRIGGER_KINDS): an associate sending a template by hand.
+    "associate",
 ]
 TRIGGER_KINDS: tuple[TriggerKind, ...] = (
     "arrived",
@@ -192,6 +194,56 @@ class OfferRule:
         }
 
 
+# Decisions of templates are recorded under this prefix: rule ids cannot contain a colon, so a
+# template's budget and report line never mix with a rule's of the same name.
+TEMPLATE_RULE_PREFIX = "template:"
+
+
+@dataclass(frozen=True)
+class AssociateTemplate:
+    """An offer an associate may send from the tablet: the rules' offer terms, no trigger."""
+
+    id: str
+    label: str  # what the associate picks from, e.g. "£5 off a basket of £40"
+    offer: OfferTemplate
+    budget: Budget = Budget()
+    enabled: bool = True
+    description: str = ""
+
+    @property
+    def rule_id(self) -> str:
+        """The id its decisions and offers are recorded under."""
+        return f"{TEMPLATE_RULE_PREFIX}{self.id}"
+
+    def as_rule(self) -> OfferRule:
+        """The template as a rule the decider can judge: no conditions and never held out.
+
+        No holdout because the associate hands the offer over in person: holding a shopper out
+        would have the associate promise an offer that never arrives, and the people an
+        associate picks are not the population a rule's uplift is measured on.
+        """
+        return OfferRule(
+            id=self.rule_id,
+            trigger=Trigger("associate"),
+            offer=self.offer,
+            budget=self.budget,
+            holdout_share=Decimal(0),
+            enabled=self.enabled,
+            description=self.label,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, exactly what the loader accepts."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "description": self.description,
+            "enabled": self.enabled,
+            "offer": self.offer.to_dict(),
+            "budget": self.budget.to_dict(),
+        }
+
+
 @dataclass(frozen=True)
 class Courtesy:
     """Limits across all rules, so a shopper is never pestered; None means unlimited."""
@@ -221,6 +273,7 @@ class OfferPolicy:
     courtesy: Courtesy
     rules: tuple[OfferRule, ...]
     version: int = 1
+    templates: tuple[AssociateTemplate, ...] = ()  # offers associates send by hand
 
     def rule(self, rule_id: str) -> OfferRule:
         """The rule called `rule_id`; KeyError if there is none."""
@@ -229,6 +282,13 @@ class OfferPolicy:
                 return rule
         raise KeyError(rule_id)
 
+    def template(self, template_id: str) -> AssociateTemplate:
+        """The template called `template_id`; KeyError if there is none."""
+        for template in self.templates:
+            if template.id == template_id:
+                return template
+        raise KeyError(template_id)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form, which `parse_policy` turns back into an equal policy."""
         return {
@@ -236,4 +296,5 @@ class OfferPolicy:
             "default_locale": self.default_locale,
             "courtesy": self.courtesy.to_dict(),
             "rules": [rule.to_dict() for rule in self.rules],
+            "templates": [template.to_dict() for template in self.templates],
         }

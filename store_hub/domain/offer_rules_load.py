@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import yaml
 
@@ -22,8 +22,10 @@ from store_hub.domain.money import Money
 from store_hub.domain.offer_messages import allowed_for, placeholders_in
 from store_hub.domain.offer_rules import (
     CONSENTS,
+    TEMPLATE_RULE_PREFIX,
     TRIGGER_KINDS,
     WEEKDAYS,
+    AssociateTemplate,
     Budget,
     Conditions,
     Courtesy,
@@ -39,7 +41,18 @@ from store_hub.domain.offer_rules import (
 )
 from store_hub.domain.quiet_hours import LocalWindow, parse_hhmm
 
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Named = TypeVar("_Named", bound=_HasId)
+
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# Short enough that "template:" + id fits the decisions' 64-character rule id.
+_TEMPLATE_ID = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{63 - len(TEMPLATE_RULE_PREFIX)}}}")
+_MAX_LABEL = 80
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Z]{2})?")
 _MAX_TEXT = 500
 
@@ -111,6 +124,23 @@ def policy_to_yaml(policy: OfferPolicy) -> str:
 
 def _got(value: object) -> str:
     return f"(got {value!r})"
+
+
+def _mixed_currencies(rule: OfferRule) -> str:
+    """The problem when a rule's amounts are in more than one currency, else ''."""
+    currencies = {
+        m.currency
+        for m in (
+            rule.offer.amount_off,
+            rule.offer.max_discount,
+            rule.offer.min_spend,
+            rule.budget.money_per_day,
+        )
+        if m is not None
+    }
+    if len(currencies) > 1:
+        return f"must use one currency for all amounts {_got(sorted(currencies))}"
+    return ""
 
 
 class _Reader:
@@ -251,7 +281,7 @@ class _Reader:
 
     def policy(self, data: object) -> OfferPolicy | None:
         doc = self.mapping(
-            "", data, ("version", "default_locale", "courtesy", "rules"),
+            "", data, ("version", "default_locale", "courtesy", "rules", "templates"),
             ("default_locale", "rules"),
         )  # fmt: skip
         if doc is None:
@@ -262,9 +292,12 @@ class _Reader:
         locale = self.text("default_locale", doc["default_locale"], _LOCALE)
         courtesy = self.courtesy(doc.get("courtesy"))
         rules = self.rules(doc["rules"], locale or "en")
-        if locale is None or courtesy is None or rules is None:
+        templates = self.templates(doc.get("templates"), locale or "en")
+        if locale is None or courtesy is None or rules is None or templates is None:
             return None
-        return OfferPolicy(default_locale=locale, courtesy=courtesy, rules=rules)
+        return OfferPolicy(
+            default_locale=locale, courtesy=courtesy, rules=rules, templates=templates
+        )
 
     def courtesy(self, value: object) -> Courtesy | None:
         if value is None:
@@ -302,21 +335,27 @@ class _Reader:
         if not isinstance(value, list):
             self.fail("rules", f"must be a list of rules (may be empty: []) {_got(value)}")
             return None
-        rules: list[OfferRule] = []
+        return self.unique("rules", "rule", value, lambda i, raw: self.rule(i, raw, default_locale))
+
+    def unique(
+        self, key: str, kind: str, items: list[Any], parse: Callable[[int, object], _Named | None]
+    ) -> tuple[_Named, ...] | None:
+        """Each item parsed, or None if any is wrong or two share an id (all are reported)."""
+        parsed: list[_Named] = []
         seen: set[str] = set()
         ok = True
-        for index, raw in enumerate(value):
-            rule = self.rule(index, raw, default_locale)
+        for index, raw in enumerate(items):
+            item = parse(index, raw)
             self.where = ""
-            if rule is None:
+            if item is None:
                 ok = False
-            elif rule.id in seen:
+            elif item.id in seen:
                 ok = False
-                self.fail(f"rules[{index}].id", f"{rule.id!r} is used twice; rule ids are unique")
+                self.fail(f"{key}[{index}].id", f"{item.id!r} is used twice; {kind} ids are unique")
             else:
-                seen.add(rule.id)
-                rules.append(rule)
-        return tuple(rules) if ok else None
+                seen.add(item.id)
+                parsed.append(item)
+        return tuple(parsed) if ok else None
 
     def rule(self, index: int, value: object, default_locale: str) -> OfferRule | None:
         self.where = f"rule #{index + 1}"
@@ -353,23 +392,61 @@ class _Reader:
             enabled=cast(bool, enabled),
             description=cast(str, description),
         )
-        currencies = {
-            m.currency
-            for m in (
-                rule.offer.amount_off,
-                rule.offer.max_discount,
-                rule.offer.min_spend,
-                rule.budget.money_per_day,
-            )
-            if m is not None
-        }
-        if len(currencies) > 1:
-            self.fail(
-                "offer/budget",
-                f"must use one currency for all amounts {_got(sorted(currencies))}",
-            )
+        currency_error = _mixed_currencies(rule)
+        if currency_error:
+            self.fail("offer/budget", currency_error)
             return None
         return rule
+
+    def templates(self, value: object, default_locale: str) -> tuple[AssociateTemplate, ...] | None:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail("templates", f"must be a list of templates (may be empty: []) {_got(value)}")
+            return None
+        return self.unique(
+            "templates", "template", value, lambda i, raw: self.template(i, raw, default_locale)
+        )
+
+    def template(self, index: int, value: object, default_locale: str) -> AssociateTemplate | None:
+        self.where = f"template #{index + 1}"
+        raw_id = value.get("id") if isinstance(value, Mapping) else None
+        if isinstance(raw_id, str) and _TEMPLATE_ID.fullmatch(raw_id):
+            self.where = f"template {raw_id!r}"
+        keys = ("id", "label", "description", "enabled", "offer", "budget")
+        shape = self.mapping("", value, keys, ("id", "label", "offer"), label="a template")
+        if shape is None:
+            return None
+        before = len(self.errors)
+        template_id = self.text("id", shape["id"], _TEMPLATE_ID)
+        label = shape["label"]
+        if not isinstance(label, str) or not label.strip() or len(label) > _MAX_LABEL:
+            self.fail(
+                "label",
+                f"must be a non-empty text of at most {_MAX_LABEL} characters, what the "
+                f"associate picks from {_got(label)}",
+            )
+        description = shape.get("description") or ""
+        if not isinstance(description, str) or len(description) > _MAX_TEXT:
+            self.fail("description", f"must be a text of at most {_MAX_TEXT} characters")
+        enabled = self.boolean("enabled", shape.get("enabled", True))
+        offer = self.offer(shape["offer"], default_locale)
+        budget = self.budget(shape.get("budget"))
+        if len(self.errors) > before:
+            return None
+        template = AssociateTemplate(
+            id=cast(str, template_id),
+            label=cast(str, label),
+            offer=cast(OfferTemplate, offer),
+            budget=cast(Budget, budget),
+            enabled=cast(bool, enabled),
+            description=cast(str, description),
+        )
+        currency_error = _mixed_currencies(template.as_rule())
+        if currency_error:
+            self.fail("offer/budget", currency_error)
+            return None
+        return template
 
     def trigger(self, value: object) -> Trigger | None:
         kinds = ", ".join(TRIGGER_KINDS)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store_hub.adapters.db.engine import Database
@@ -34,7 +35,7 @@ from store_hub.domain.offer_decision import (
     TriggerEvent,
 )
 from store_hub.domain.offer_qr import sign_offer_qr
-from store_hub.domain.offer_rules import OfferPolicy, Source
+from store_hub.domain.offer_rules import AssociateTemplate, OfferPolicy, Source
 
 
 def interest_items(card: dict[str, Any]) -> list[InterestItem]:
@@ -172,6 +173,54 @@ class OfferEngine:
                     offers.append(offer)
                 session.add(decision_row(decision, offer))
             return offers
+
+    def decide_template(
+        self,
+        trigger: Trigger,
+        template: AssociateTemplate,
+        card: dict[str, Any],
+        consents: frozenset[str],
+        now: datetime,
+        *,
+        associate_id: str,
+        request_key: str,
+    ) -> tuple[OfferDecision, Offer | None, bool]:
+        """An associate's offer from `template`, decided, recorded and issued like a rule's,
+        under the same lock: the decision row, the offer if sent, and whether this was a replay
+        (a request key seen before returns that decision and offer again, decided nothing)."""
+        decider = self._decider
+        with self._db.transaction() as session:
+            lock_store_offers(session, trigger.store_id)
+            earlier = session.scalar(
+                select(OfferDecision).where(
+                    OfferDecision.store_id == trigger.store_id,
+                    OfferDecision.request_key == request_key,
+                )
+            )
+            if earlier is not None:
+                offer = None if earlier.offer_id is None else session.get(Offer, earlier.offer_id)
+                return earlier, offer, True
+            shopper = shopper_from_card(card, trigger.customer_id, consents, None)
+            history = offer_history(
+                session,
+                customer_id=trigger.customer_id,
+                store_id=trigger.store_id,
+                visit_id=trigger.event.visit_id,
+                now=now,
+                tz=self.tz,
+            )
+            decision = decider.decide_template(
+                template, trigger.event, shopper, Store(trigger.store_id, self.tz), history, now
+            )
+            offer = None
+            if decision.outcome == "send" and decision.terms is not None:
+                offer = self._issue(session, decision.terms, trigger)
+            row = decision_row(decision, offer)
+            row.decided_by = associate_id
+            row.request_key = request_key
+            session.add(row)
+            session.flush()
+            return row, offer, False
 
     def _issue(self, session: Session, terms: Terms, trigger: Trigger) -> Offer:
         offer_id = uuid.uuid4().hex

@@ -40,7 +40,8 @@ class FcmPushSender(Protocol):
 
 def topic_for(rule_id: str) -> str:
     """The push topic of a rule's offers: a newer one replaces an undelivered older one."""
-    topic = f"{_TOPIC_PREFIX}{rule_id}"
+    # A template's "template:" prefix has a colon, which the Topic header may not carry.
+    topic = f"{_TOPIC_PREFIX}{rule_id}".replace(":", "-")
     return topic[:32]
 
 
