@@ -108,6 +108,7 @@ class Customer:
     first_name: str
     last_name: str
     email: str
+    phone: str
     created_at: datetime
     loyalty_tier: str
     loyalty_points: int
@@ -232,6 +233,15 @@ def _products(rng: random.Random) -> dict[str, Variant]:
     return variants
 
 
+def demo_phone(customer_id: str) -> str:
+    """A phone number for the customer from Ofcom's range reserved for drama (07700 900000-999).
+
+    Derived from the id rather than drawn, so adding it changed no other generated value, and
+    no real person can be rung by mistake.
+    """
+    return f"+44 7700 900{int(customer_id[1:]) % 1000:03d}"
+
+
 class _Shopper:
     """Draws one customer's profile and history, in a fixed order of random draws."""
 
@@ -335,6 +345,7 @@ class _Shopper:
             first_name=first,
             last_name=last,
             email=email,
+            phone=demo_phone(customer_id),
             created_at=min(first_order, self._ago(24 * 30, 24 * 1500)),
             loyalty_tier=self.tier,
             loyalty_points=int(kept) * 10,

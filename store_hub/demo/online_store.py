@@ -36,6 +36,7 @@ from beacon_agent.protocol import format_timestamp
 from store_hub.adapters.commerce.openapi import commerce_openapi
 from store_hub.demo.catalog import DEFAULT_SEED, Cart, Catalog, Customer, Order, Variant
 from store_hub.demo.catalog import generate_catalog as _generate
+from store_hub.domain.customer_search import QueryRefused, Searchable, checked_query, matches
 from store_hub.server import QuietRequestHandler
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,7 @@ class _Views:
             "first_name": customer.first_name,
             "last_name": customer.last_name,
             "email": customer.email,
+            "phone": customer.phone,
             "created_at": format_timestamp(customer.created_at),
             "loyalty": {"tier": customer.loyalty_tier, "points": customer.loyalty_points},
             "lifetime_value": _money(customer.lifetime_value, self.catalog.currency),
@@ -244,6 +246,28 @@ class _Views:
             "marketing_consents": dict(customer.consents),
             "orders_count": len(self.catalog.orders[customer.customer_id]),
         }
+
+    def match(self, customer: Customer) -> dict[str, Any]:
+        return {
+            "id": customer.customer_id,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "email": customer.email,
+            "phone": customer.phone,
+            "loyalty": {"tier": customer.loyalty_tier},
+        }
+
+    def search(self, raw: str | None) -> list[Customer]:
+        try:
+            query = checked_query(raw if raw is not None else "")
+        except QueryRefused as refused:
+            raise ApiError(400, "invalid_request", f"query: {refused.message}") from refused
+        found = [
+            c
+            for c in self.catalog.customers.values()
+            if matches(query, Searchable(c.first_name, c.last_name, c.email, c.phone))
+        ]
+        return sorted(found, key=lambda c: (c.last_name, c.first_name, c.customer_id))
 
     def cart(self, cart: Cart) -> dict[str, Any]:
         return {
@@ -331,6 +355,10 @@ def create_app(
     @app.get("/healthz")
     def health() -> Response:
         return jsonify({"status": "ok", "customers": len(catalog.customers)})
+
+    @app.get(f"{PREFIX}/customers")
+    def search_customers() -> Response:
+        return _page(views.search(request.args.get("query")), views.match)
 
     @app.get(f"{PREFIX}/customers/<customer_id>")
     def customer(customer_id: str) -> Response:

@@ -134,6 +134,7 @@ def test_the_contract_is_served_as_openapi_and_matches_what_the_store_answers(
     assert spec["openapi"].startswith("3.")
     documented = set(spec["paths"])
     assert documented == {
+        f"{V1}/customers",
         f"{V1}/customers/{{customer_id}}",
         f"{V1}/customers/{{customer_id}}/wishlist",
         f"{V1}/customers/{{customer_id}}/carts",

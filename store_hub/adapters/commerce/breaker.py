@@ -20,11 +20,20 @@ from store_hub.adapters.commerce.failures import (
     Clock,
     erase_from,
     guarded_fetch,
+    guarded_search,
     is_store_failure,
+    search_is_store_failure,
     system_clock,
     unavailable,
 )
-from store_hub.adapters.commerce.snapshot import CommerceConnector, CustomerSnapshot
+from store_hub.adapters.commerce.snapshot import (
+    CommerceConnector,
+    CustomerSearch,
+    CustomerSnapshot,
+    search_failed,
+    search_refused,
+)
+from store_hub.domain.customer_search import QueryRefused, checked_query
 
 log = logging.getLogger(__name__)
 
@@ -83,26 +92,46 @@ class CircuitBreakerConnector:
     def fetch_customer(self, customer_id: str) -> CustomerSnapshot:
         """The inner connector's snapshot, or a `circuit_open` one without calling the store."""
         now = self._clock()
+        allowed, trial, detail = self._admit(now)
+        if not allowed:
+            return unavailable(customer_id, now, "circuit_open", detail)
+        snapshot = guarded_fetch(self._inner, customer_id, self._clock)
+        self._record(is_store_failure(snapshot), trial)
+        return snapshot
+
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """The inner search, or a `circuit_open` answer: one store, one breaker for both calls."""
+        try:
+            checked_query(query)
+        except QueryRefused as refused:
+            # Never reaches the store, so it must neither fail fast nor count as a trial.
+            return search_refused(query, "invalid_query", refused.message)
+        allowed, trial, detail = self._admit(self._clock())
+        if not allowed:
+            return search_failed(query, "circuit_open", detail)
+        search = guarded_search(self._inner, query, limit)
+        self._record(search_is_store_failure(search), trial)
+        return search
+
+    def _admit(self, now: datetime) -> tuple[bool, bool, str]:
+        """(may call the store, is the half-open trial, why not when it may not)."""
         with self._lock:
             cooled = self._opened_at is not None and now >= self._opened_at + self._cooldown
             if self._state == "open" and cooled:
                 self._state, self._trial_running = "half_open", False
-            trial = False
             if self._state == "half_open" and not self._trial_running:
-                self._trial_running = trial = True
-            elif self._state != "closed":
-                self._fast_failures += 1
-                retry_at = self._retry_at()
-                return unavailable(
-                    customer_id,
-                    now,
-                    "circuit_open",
-                    "online store failing; not called"
-                    + ("" if retry_at is None else f" before {format_timestamp(retry_at)}"),
-                )
-        snapshot = guarded_fetch(self._inner, customer_id, self._clock)
-        self._record(is_store_failure(snapshot), trial)
-        return snapshot
+                self._trial_running = True
+                return True, True, ""
+            if self._state == "closed":
+                return True, False, ""
+            self._fast_failures += 1
+            retry_at = self._retry_at()
+            return (
+                False,
+                False,
+                "online store failing; not called"
+                + ("" if retry_at is None else f" before {format_timestamp(retry_at)}"),
+            )
 
     def status(self) -> BreakerStatus:
         """State, failure count and when the next trial may run."""

@@ -31,6 +31,7 @@ from store_hub.adapters.commerce.failures import (
 )
 from store_hub.adapters.commerce.snapshot import (
     CommerceConnector,
+    CustomerSearch,
     CustomerSnapshot,
     Problem,
     StaleReason,
@@ -135,6 +136,14 @@ class CachingConnector:
             return unavailable(
                 customer_id, self._clock(), "timeout", "the shared fetch did not finish"
             )
+
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """The store's answer, never cached.
+
+        A search is rare, must see the store's latest customers, and its query can itself be
+        personal data the hub has no reason to keep.
+        """
+        return self._inner.search_customers(query, limit)
 
     def invalidate(self, customer_id: str) -> None:
         """Drop the customer's entry so the next request fetches afresh."""

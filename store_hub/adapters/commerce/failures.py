@@ -14,9 +14,11 @@ from typing import Protocol, runtime_checkable
 from store_hub.adapters.commerce.snapshot import (
     PARTS,
     CommerceConnector,
+    CustomerSearch,
     CustomerSnapshot,
     Problem,
     ProblemKind,
+    search_failed,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,21 @@ def guarded_fetch(inner: CommerceConnector, customer_id: str, clock: Clock) -> C
     except Exception as error:  # connectors must not raise; if one does, the arrival goes on
         log.exception("commerce connector raised for customer %s", customer_id)
         return unavailable(customer_id, clock(), "malformed", f"{type(error).__name__}: {error}")
+
+
+def search_is_store_failure(search: CustomerSearch) -> bool:
+    """True when a search has no answer because the store timed out, refused or erred."""
+    problem = search.problem
+    return search.status == "unavailable" and problem is not None and problem.kind in TRANSIENT
+
+
+def guarded_search(inner: CommerceConnector, query: str, limit: int) -> CustomerSearch:
+    """`inner.search_customers`, with a bug in it turned into an unavailable answer."""
+    try:
+        return inner.search_customers(query, limit)
+    except Exception as error:  # a connector's bug must not break the associate's search
+        log.exception("commerce connector raised while searching customers")
+        return search_failed(query, "malformed", f"{type(error).__name__}: {error}")
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from store_hub.adapters.commerce.reference_schemas import (
     CartSchema,
+    CustomerMatchSchema,
     CustomerSchema,
     DecimalString,
     OrderSchema,
@@ -83,6 +84,7 @@ def commerce_openapi() -> dict[str, Any]:
     spec.components.schema("WishlistPage", schema=page_of(WishlistItemSchema))
     spec.components.schema("CartPage", schema=page_of(CartSchema))
     spec.components.schema("OrderPage", schema=page_of(OrderSchema))
+    spec.components.schema("CustomerMatchPage", schema=page_of(CustomerMatchSchema))
     status = {
         "name": "status",
         "in": "query",
@@ -103,5 +105,21 @@ def commerce_openapi() -> dict[str, Any]:
         spec.path(
             path=f"{PREFIX}{path}", operations=_operation(summary, ref, [_customer_id(), *extra])
         )
+    query = {
+        "name": "query",
+        "in": "query",
+        "required": True,
+        "description": "2-100 characters: words of the name or email (case-insensitive), or "
+        "phone digits (spaces, +, -, brackets ignored)",
+        "schema": {"type": "string", "minLength": 2, "maxLength": 100},
+    }
+    spec.path(
+        path=f"{PREFIX}/customers",
+        operations=_operation(
+            "Customers by name, email or phone, by last name",
+            "#/components/schemas/CustomerMatchPage",
+            [query, *_PAGING],
+        ),
+    )
     document: dict[str, Any] = spec.to_dict()
     return document

@@ -18,7 +18,7 @@ from store_hub.adapters.commerce.breaker import BreakerStatus, CircuitBreakerCon
 from store_hub.adapters.commerce.cache import CacheStats, CachingConnector, RefreshListener
 from store_hub.adapters.commerce.failures import Clock, system_clock
 from store_hub.adapters.commerce.retry import RetryingConnector
-from store_hub.adapters.commerce.snapshot import CommerceConnector, CustomerSnapshot
+from store_hub.adapters.commerce.snapshot import CommerceConnector, CustomerSearch, CustomerSnapshot
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,10 @@ class PolicyConnector:
     def fetch_customer(self, customer_id: str) -> CustomerSnapshot:
         """The shopper's snapshot under the policy; never raises, never waits past a deadline."""
         return self.cache.fetch_customer(customer_id)
+
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """A search through the breaker and the retry (not the cache); never raises."""
+        return self.cache.search_customers(query, limit)
 
     def invalidate(self, customer_id: str) -> None:
         """Make the next request for `customer_id` go to the store."""

@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from store_hub.adapters.commerce.failures import log_if_degraded
 from store_hub.adapters.commerce.reference_schemas import (
     CartSchema,
+    CustomerMatchSchema,
     CustomerSchema,
     OrderSchema,
     WishlistItemSchema,
@@ -29,14 +30,20 @@ from store_hub.adapters.commerce.reference_schemas import (
 )
 from store_hub.adapters.commerce.snapshot import (
     MAX_ORDERS,
+    MAX_SEARCH_LIMIT,
     Cart,
+    CustomerSearch,
     CustomerSnapshot,
     OrderSummary,
     Part,
     Problem,
+    ProblemKind,
     Profile,
     WishlistItem,
+    search_failed,
+    search_refused,
 )
+from store_hub.domain.customer_search import QueryRefused, checked_query
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/commerce/v1"
@@ -49,6 +56,7 @@ _SCHEMAS: dict[Part, Schema] = {
     "cart": page_of(CartSchema),
     "orders": page_of(OrderSchema),
 }
+_SEARCH_PAGE = page_of(CustomerMatchSchema)
 
 
 class ReferenceStoreConnector:
@@ -108,6 +116,44 @@ class ReferenceStoreConnector:
         log_if_degraded(log, "online store", snapshot)
         return snapshot
 
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """`GET /customers?query=&limit=`: matches by name, email or phone, within `timeout_s`."""
+        try:
+            checked = checked_query(query)
+        except QueryRefused as refused:
+            return search_refused(query, "invalid_query", refused.message)
+        size = max(1, min(limit, MAX_SEARCH_LIMIT))
+        # On the pool, like a fetch, so connect plus read cannot take twice the deadline.
+        try:
+            future = self._pool.submit(
+                self._load,
+                f"{self._base}/customers",
+                {"query": checked, "limit": size},
+                _SEARCH_PAGE,
+            )
+        except RuntimeError:  # closed: the hub is shutting down
+            return search_failed(query, "unreachable", "connector closed")
+        wait([future], timeout=self._timeout_s)
+        answer: Any | tuple[ProblemKind, str]
+        if not future.done():
+            future.cancel()
+            answer = "timeout", f"no answer within {self._timeout_s:g} s"
+        else:
+            try:
+                answer = future.result()
+            except Exception as error:  # a bug in parsing must not break the search
+                answer = "malformed", f"{type(error).__name__}: {error}"[:MAX_DETAIL]
+        if isinstance(answer, tuple):
+            kind, detail = answer
+            log.warning("online store answered a customer search with %s (%s)", kind, detail)
+            return search_failed(query, kind, detail)
+        return CustomerSearch(
+            query=checked,
+            status="ok",
+            matches=tuple(answer["data"])[:size],
+            more=bool(answer["has_more"]),
+        )
+
     def close(self) -> None:
         """Release the connections and the worker threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -124,28 +170,37 @@ class ReferenceStoreConnector:
 
     def _get(self, part: Part, url: str, params: dict[str, Any]) -> Any:
         """The loaded document for one part, or the `Problem` that prevented it."""
+        answer = self._load(url, params, _SCHEMAS[part])
+        if isinstance(answer, tuple):
+            return Problem(part, *answer)
+        return answer
+
+    def _load(
+        self, url: str, params: dict[str, Any], schema: Schema
+    ) -> Any | tuple[ProblemKind, str]:
+        """The document at `url` loaded by `schema`, or (kind, detail) of what prevented it."""
         try:
             response = self._session.get(
                 url, params=params, timeout=(self._timeout_s, self._timeout_s)
             )
         except requests.Timeout:
-            return Problem(part, "timeout", f"no answer within {self._timeout_s:g} s")
+            return "timeout", f"no answer within {self._timeout_s:g} s"
         except requests.RequestException as error:
-            return Problem(part, "unreachable", type(error).__name__)
+            return "unreachable", type(error).__name__
         status = response.status_code
         if status in (401, 403):
-            return Problem(part, "unauthorized", f"HTTP {status}: check commerce_api_key")
+            return "unauthorized", f"HTTP {status}: check commerce_api_key"
         if status == 404:
-            return Problem(part, "not_found", "HTTP 404")
+            return "not_found", "HTTP 404"
         if status != 200:
-            return Problem(part, "http_error", f"HTTP {status}")
+            return "http_error", f"HTTP {status}"
         try:
-            return _SCHEMAS[part].load(response.json())
+            return schema.load(response.json())
         except ValueError as error:  # requests' JSONDecodeError is a ValueError
-            return Problem(part, "malformed", f"body is not JSON: {error}"[:MAX_DETAIL])
+            return "malformed", f"body is not JSON: {error}"[:MAX_DETAIL]
         except ValidationError as error:
             detail = f"body does not match the API: {error.messages}"
-            return Problem(part, "malformed", detail[:MAX_DETAIL])
+            return "malformed", detail[:MAX_DETAIL]
 
 
 def _assemble(

@@ -16,6 +16,7 @@ from beacon_agent.protocol import UtcDateTime
 from store_hub.adapters.commerce.snapshot import (
     Cart,
     CartLine,
+    CustomerMatch,
     OrderSummary,
     Profile,
     WishlistItem,
@@ -89,6 +90,30 @@ class CustomerSchema(_Lenient):
             sizes=tuple(data["sizes"].items()),
             preferences=tuple((k, tuple(v)) for k, v in data["preferences"].items()),
             marketing_consents=tuple(data["marketing_consents"].items()),
+        )
+
+
+class CustomerMatchSchema(_Lenient):
+    """An entry of `GET /customers?query=`: who the customer is, not their history."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1))
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+    loyalty = fields.Dict(keys=fields.String(), load_default=dict)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> CustomerMatch:
+        """The match the search answer holds."""
+        tier = data["loyalty"].get("tier")
+        return CustomerMatch(
+            customer_id=data["id"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            phone=data["phone"],
+            loyalty_tier=tier if isinstance(tier, str) else None,
         )
 
 

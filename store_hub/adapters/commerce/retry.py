@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from store_hub.adapters.commerce.failures import erase_from, rank
-from store_hub.adapters.commerce.snapshot import CommerceConnector, CustomerSnapshot
+from store_hub.adapters.commerce.snapshot import CommerceConnector, CustomerSearch, CustomerSnapshot
 
 
 class RetryingConnector:
@@ -52,6 +52,20 @@ class RetryingConnector:
         self._sleep(self._backoff_s)
         second = self._inner.fetch_customer(customer_id)
         return second if rank(second) >= rank(first) else first
+
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """The inner search; once more if the store was unreachable and time allows."""
+        start = self._monotonic()
+        first = self._inner.search_customers(query, limit)
+        if first.problem is None or first.problem.kind != "unreachable":
+            return first
+        spent = self._monotonic() - start
+        if spent + self._backoff_s + self._attempt_timeout_s > self._deadline_s:
+            return first
+        with self._lock:
+            self._retries += 1
+        self._sleep(self._backoff_s)
+        return self._inner.search_customers(query, limit)
 
     @property
     def retries(self) -> int:

@@ -30,6 +30,7 @@ from store_hub.adapters.commerce import shopify_queries as q
 from store_hub.adapters.commerce.failures import Clock, log_if_degraded, system_clock
 from store_hub.adapters.commerce.shopify_schemas import (
     CheckoutConnectionSchema,
+    CustomerConnectionSchema,
     CustomerSchema,
     EmailSchema,
     MetafieldSchema,
@@ -40,9 +41,12 @@ from store_hub.adapters.commerce.shopify_schemas import (
 from store_hub.adapters.commerce.shopify_throttle import CostBucket
 from store_hub.adapters.commerce.snapshot import (
     MAX_ORDERS,
+    MAX_SEARCH_LIMIT,
     PARTS,
     Cart,
     CartLine,
+    CustomerMatch,
+    CustomerSearch,
     CustomerSnapshot,
     OrderSummary,
     Part,
@@ -50,6 +54,15 @@ from store_hub.adapters.commerce.snapshot import (
     ProblemKind,
     Profile,
     WishlistItem,
+    search_failed,
+    search_refused,
+)
+from store_hub.domain.customer_search import (
+    QueryRefused,
+    Searchable,
+    checked_query,
+    matches,
+    phone_digits,
 )
 
 log = logging.getLogger(__name__)
@@ -146,6 +159,62 @@ class ShopifyConnector:
         log_if_degraded(log, "Shopify", snapshot)
         return snapshot
 
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """`customers(first:, query:)`, checked against the query as the reference store reads it.
+
+        Shopify's search is full-text and looser than ours (it stems, it matches any field),
+        so each customer it sends is kept only if name, email or phone really match.
+        """
+        try:
+            checked = checked_query(query)
+        except QueryRefused as refused:
+            return search_refused(query, "invalid_query", refused.message)
+        size = max(1, min(limit, MAX_SEARCH_LIMIT))
+        try:
+            page = self._page(
+                "profile",
+                "HubCustomerSearch",
+                q.CUSTOMER_SEARCH,
+                {"query": shopify_search(checked), "first": size},
+                ("customers",),
+                CustomerConnectionSchema(),
+                self._monotonic() + self.settings.timeout_s,
+            )
+        except Exception as error:  # a bug here must not break the associate's search
+            log.exception("Shopify customer search failed")
+            return search_failed(query, "malformed", type(error).__name__)
+        if isinstance(page, Problem):
+            log.warning("Shopify answered a customer search with %s (%s)", page.kind, page.detail)
+            return search_failed(query, page.kind, page.detail)
+        found = [self._match(node) for node in page["nodes"]]
+        kept = tuple(
+            m
+            for m in found
+            if matches(checked, Searchable(m.first_name, m.last_name, m.email, m.phone))
+        )
+        return CustomerSearch(
+            query=checked, status="ok", matches=kept, more=page["pageInfo"]["hasNextPage"]
+        )
+
+    def _match(self, node: dict[str, Any]) -> CustomerMatch:
+        phone = node["defaultPhoneNumber"]
+        return CustomerMatch(
+            customer_id=_legacy_id(node["id"]),
+            first_name=node["firstName"] or "",
+            last_name=node["lastName"] or "",
+            email=_email_of(node["defaultEmailAddress"]),
+            phone=phone.get("phoneNumber") if phone else None,
+            loyalty_tier=self._tier(node["tags"]),
+        )
+
+    def _tier(self, tags: list[str]) -> str | None:
+        prefix = self.settings.tier_tag_prefix.lower()
+        tier = next(
+            (t[len(prefix) :].strip().lower() for t in tags if t.lower().startswith(prefix)),
+            None,
+        )
+        return tier or None
+
     def close(self) -> None:
         """Release the connections and the worker threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -227,21 +296,12 @@ class ShopifyConnector:
         return _assemble(customer_id, fetched_at, loaded, problems)
 
     def _profile(self, customer_id: str, data: dict[str, Any]) -> Profile:
-        prefix = self.settings.tier_tag_prefix.lower()
-        tier = next(
-            (
-                t[len(prefix) :].strip().lower()
-                for t in data["tags"]
-                if t.lower().startswith(prefix)
-            ),
-            None,
-        )
         return Profile(
             customer_id=customer_id,
             first_name=data["firstName"] or "",
             last_name=data["lastName"] or "",
             email=_email_of(data["defaultEmailAddress"]),
-            loyalty_tier=tier or None,
+            loyalty_tier=self._tier(data["tags"]),
             lifetime_value=data["amountSpent"]["amount"],
             currency=data["amountSpent"]["currencyCode"],
             sizes=_sizes(data["sizes"]),
@@ -712,6 +772,18 @@ def _legacy_id(gid: str) -> str:
 def _option(options: list[dict[str, Any]], names: tuple[str, ...]) -> str | None:
     wanted = {n.lower() for n in names}
     return next((o["value"] for o in options if o["name"].lower() in wanted), None)
+
+
+def shopify_search(query: str) -> str:
+    """Shopify search syntax for a checked query: quoted words, or a phone number's digits.
+
+    Quoting keeps a shopper's name from being read as a filter (`tag:` and friends); a number
+    typed with its national trunk 0 loses it, since Shopify keeps numbers in E.164.
+    """
+    digits = phone_digits(query)
+    if digits is not None:
+        return f'"{digits[1:] if digits.startswith("0") else digits}"'
+    return " ".join(f'"{_quoted(word)}"' for word in query.split())
 
 
 def _quoted(text: str) -> str:

@@ -77,3 +77,16 @@ query HubAbandonedCheckouts($query: String!, $first: Int!, $after: String) {
   }
 }
 """
+
+CUSTOMER_SEARCH = """
+query HubCustomerSearch($query: String!, $first: Int!) {
+  customers(first: $first, query: $query, sortKey: NAME) {
+    nodes {
+      id firstName lastName tags
+      defaultEmailAddress { emailAddress }
+      defaultPhoneNumber { phoneNumber }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""

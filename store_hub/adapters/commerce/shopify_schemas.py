@@ -163,3 +163,27 @@ class CheckoutConnectionSchema(_Lenient):
 
     nodes = fields.List(fields.Nested(CheckoutSchema), required=True)
     pageInfo = fields.Nested(PageInfoSchema, required=True)
+
+
+class PhoneSchema(_Lenient):
+    """`CustomerPhoneNumber { phoneNumber }`."""
+
+    phoneNumber = fields.String(load_default=None, allow_none=True)
+
+
+class CustomerMatchSchema(_Lenient):
+    """A `Customer` as HubCustomerSearch selects it."""
+
+    id = fields.String(required=True)
+    firstName = fields.String(load_default=None, allow_none=True)
+    lastName = fields.String(load_default=None, allow_none=True)
+    tags = fields.List(fields.String(), load_default=list)
+    defaultEmailAddress = fields.Nested(EmailSchema, load_default=None, allow_none=True)
+    defaultPhoneNumber = fields.Nested(PhoneSchema, load_default=None, allow_none=True)
+
+
+class CustomerConnectionSchema(_Lenient):
+    """`CustomerConnection { nodes pageInfo }`."""
+
+    nodes = fields.List(fields.Nested(CustomerMatchSchema), required=True)
+    pageInfo = fields.Nested(PageInfoSchema, required=True)

@@ -202,9 +202,61 @@ class CustomerSnapshot:
         return card
 
 
+@dataclass(frozen=True)
+class CustomerMatch:
+    """One customer a search found: enough to recognise them, not their whole profile."""
+
+    customer_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    loyalty_tier: str | None
+
+
+# "refused": the query itself was not acceptable (too short, say); the store was not asked.
+SearchStatus = Literal["ok", "refused", "unavailable"]
+SearchProblemKind = ProblemKind | Literal["invalid_query"]
+# Most matches a connector asks the store for in one search.
+MAX_SEARCH_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class SearchProblem:
+    """Why a search has no answer."""
+
+    kind: SearchProblemKind
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerSearch:
+    """The answer to a search by name, email or phone; `more` when the store had further matches."""
+
+    query: str
+    status: SearchStatus
+    matches: tuple[CustomerMatch, ...] = ()
+    more: bool = False
+    problem: SearchProblem | None = None
+
+
+def search_refused(query: str, kind: SearchProblemKind, detail: str) -> CustomerSearch:
+    """A search that was not run, and why."""
+    return CustomerSearch(query=query, status="refused", problem=SearchProblem(kind, detail))
+
+
+def search_failed(query: str, kind: SearchProblemKind, detail: str) -> CustomerSearch:
+    """A search the store could not answer, and why."""
+    return CustomerSearch(query=query, status="unavailable", problem=SearchProblem(kind, detail))
+
+
 class CommerceConnector(Protocol):
     """An online store as the hub sees it; implementations never raise for the store's faults."""
 
     def fetch_customer(self, customer_id: str) -> CustomerSnapshot:
         """Everything the tablet shows about `customer_id`, degraded rather than late or raised."""
+        ...
+
+    def search_customers(self, query: str, limit: int) -> CustomerSearch:
+        """Customers whose name, email or phone match `query`, at most `limit`; never raised."""
         ...
