@@ -25,6 +25,7 @@ from beacon_agent.settings import (
     text,
 )
 from store_hub.domain.fusion import ANY_ZONE, FusionSettings
+from store_hub.domain.vip import DEFAULT_VIP_TIERS, parse_vip_tiers
 
 ENV_PREFIX = "STORE_HUB_"
 _FUSION = FusionSettings()
@@ -212,6 +213,11 @@ class HubConfig:
     )
     # "https" when the hub is served behind TLS: the session cookie is then marked Secure.
     tablet_scheme: str = _spec("http", _choice("http", "https"), 'tablet_scheme = "https"')
+    # Loyalty tiers whose arrival alerts every tablet (store_hub/domain/vip.py); shoppers in the
+    # vip segment are alerted for too, so [] means the segment only.
+    vip_tiers: tuple[str, ...] = _spec(
+        DEFAULT_VIP_TIERS, parse_vip_tiers, 'vip_tiers = ["vip", "platinum"]'
+    )
 
     def __post_init__(self) -> None:
         if self.commerce_connector == "shopify" and not (
