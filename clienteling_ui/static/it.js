@@ -1,9 +1,18 @@
-// The IT view: agents with their health, agents waiting for approval, zones; polled every few
-// seconds. Approving posts JSON to the hub, which checks the associate's session and role.
+// The IT view: agents with their health, agents waiting for approval, zones; live over
+// Socket.IO (namespace /it). The hub sends the whole picture on connect and on `resync`, then
+// each agent's new row as it changes (at most every 2 s per agent). Approving posts JSON to
+// the hub, which checks the associate's session and role; the change comes back as a push.
 
-import { h, poll } from "./views-common.js";
+import { h } from "./views-common.js";
 
-const POLL_MS = 4_000;
+const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
+const NAMESPACE = "/it";
+const TICK_MS = 1_000;
+// A snapshot can fail to come (the hub's read errored): ask again rather than show nothing.
+const SNAPSHOT_RETRY_MS = 8_000;
+// After the hub drops the session on purpose (a restart, say), wait before knocking again.
+const SERVER_DISCONNECT_RETRY_MS = 5_000;
+
 const body = document.body;
 const ui = {
   pending: document.querySelector('[data-testid="pending-list"]'),
@@ -11,11 +20,21 @@ const ui = {
   agents: document.querySelector('[data-testid="agent-table"] tbody'),
   agentsEmpty: document.querySelector('[data-testid="agents-empty"]'),
   zones: document.querySelector('[data-testid="zone-list"]'),
+  status: document.querySelector('[data-testid="connection-status"]'),
+  offline: document.querySelector('[data-testid="offline-banner"]'),
   error: document.querySelector('[data-testid="error-banner"]'),
 };
 const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
-// Choices made in a form survive the re-render a poll brings.
-const chosenZones = new Map();
+
+const agents = new Map();
+let zones = [];
+// The hub's clock minus ours, so "3 s ago" counts from the hub's idea of now.
+let skewMs = 0;
+let snapshotPending = true;
+let snapshotTimer = 0;
+
+const serverNow = () => Date.now() + skewMs;
+const byId = (a, b) => a.agent_id.localeCompare(b.agent_id);
 
 function ago(value, nowMs) {
   const ms = Date.parse(value);
@@ -24,6 +43,20 @@ function ago(value, nowMs) {
   if (seconds < 90) return `${seconds} s ago`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
   return timeFormat.format(ms);
+}
+
+/** A cell (or span) whose "… ago" text the local tick keeps current. */
+function since(tag, value, { prefix = "", ...attrs } = {}) {
+  const text = prefix + ago(value, serverNow());
+  return h(tag, { ...attrs, "data-since": value || "", "data-prefix": prefix, text });
+}
+
+function firstHeard(agent) {
+  return since("span", agent.first_seen_at, {
+    prefix: "first heard ",
+    class: "muted",
+    "data-testid": "first-heard",
+  });
 }
 
 function number(value, digits = 0) {
@@ -35,7 +68,7 @@ function healthOf(agent) {
   return agent.state === "offline" ? "offline" : "unknown";
 }
 
-function agentRow(agent, nowMs) {
+function agentRow(agent) {
   const t = agent.telemetry || {};
   const health = healthOf(agent);
   return h(
@@ -44,17 +77,23 @@ function agentRow(agent, nowMs) {
     h("th", { scope: "row", text: agent.agent_id }),
     h("td", { text: agent.zone_name || agent.zone_id || "–" }),
     h("td", {}, h("span", { class: `pill pill--${health}`, "data-testid": "health", text: health })),
-    h("td", { text: ago(agent.last_report_at, nowMs) }),
-    h("td", { text: number(t.advertisements_per_s, 1) }),
-    h("td", { text: number(t.spool_depth) }),
-    h("td", { text: number(t.scanner_restarts) }),
+    since("td", agent.last_report_at),
+    h("td", { "data-testid": "adverts", text: number(t.advertisements_per_s, 1) }),
+    h("td", { "data-testid": "spool", text: number(t.spool_depth) }),
+    h("td", { "data-testid": "restarts", text: number(t.scanner_restarts) }),
     h("td", { text: agent.clock_offset_s === null ? "–" : `${number(agent.clock_offset_s, 2)} s` }),
     h("td", { text: number(agent.gaps) }),
   );
 }
 
+function showError(message) {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+}
+
 async function approve(agentId, zoneId, button) {
   button.disabled = true;
+  ui.error.hidden = true;
   try {
     const response = await fetch(`/tablet/it/agents/${encodeURIComponent(agentId)}/approve`, {
       method: "POST",
@@ -66,21 +105,25 @@ async function approve(agentId, zoneId, button) {
       const problem = await response.json().catch(() => ({}));
       throw new Error(problem?.error?.message || `the hub answered ${response.status}`);
     }
-    chosenZones.delete(agentId);
-    refresher.now();
+    // The approved row arrives over the socket and moves the agent out of this list.
   } catch (error) {
-    ui.error.textContent = `Could not approve ${agentId}: ${error.message}`;
-    ui.error.hidden = false;
+    showError(`Could not approve ${agentId}: ${error.message}`);
     button.disabled = false;
   }
 }
 
-function pendingRow(agent, zones, nowMs) {
+function fillZones(select) {
+  const key = JSON.stringify(zones);
+  if (select.dataset.zones === key) return;
+  const chosen = select.value;
+  select.replaceChildren(...zones.map((zone) => h("option", { value: zone.zone_id, text: zone.name })));
+  if (zones.some((zone) => zone.zone_id === chosen)) select.value = chosen;
+  select.dataset.zones = key;
+}
+
+function pendingRow(agent) {
   const selectId = `zone-for-${agent.agent_id}`;
   const select = h("select", { id: selectId, "data-testid": "zone-select" });
-  for (const zone of zones) select.append(h("option", { value: zone.zone_id, text: zone.name }));
-  if (chosenZones.has(agent.agent_id)) select.value = chosenZones.get(agent.agent_id);
-  select.addEventListener("change", () => chosenZones.set(agent.agent_id, select.value));
   const button = h("button", { type: "submit", class: "button", text: "Approve and assign zone" });
   const form = h(
     "form",
@@ -89,7 +132,6 @@ function pendingRow(agent, zones, nowMs) {
     select,
     button,
   );
-  button.disabled = zones.length === 0;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     approve(agent.agent_id, select.value, button);
@@ -101,28 +143,164 @@ function pendingRow(agent, zones, nowMs) {
       "div",
       { class: "row__text" },
       h("strong", { text: agent.agent_id }),
-      h("span", { class: "muted", text: `first heard ${ago(agent.first_seen_at, nowMs)}` }),
+      firstHeard(agent),
     ),
     form,
   );
 }
 
-function render(data) {
-  const nowMs = Date.parse(data.generated_at) || Date.now();
-  const pending = data.agents.filter((agent) => agent.approval === "quarantined");
-  const approved = data.agents.filter((agent) => agent.approval !== "quarantined");
-  // A form someone is using is left alone: re-rendering would steal the focus.
-  if (!ui.pending.contains(document.activeElement)) {
-    ui.pending.replaceChildren(...pending.map((agent) => pendingRow(agent, data.zones, nowMs)));
+// Rows in the waiting list are kept, not redrawn: a zone being chosen or a focused button
+// survives the pushes that keep arriving for other agents.
+function renderPending(pending) {
+  const keep = new Set(pending.map((agent) => agent.agent_id));
+  for (const li of [...ui.pending.children]) {
+    if (!keep.has(li.dataset.agentId)) li.remove();
+  }
+  const existing = new Map([...ui.pending.children].map((li) => [li.dataset.agentId, li]));
+  let previous = null;
+  for (const agent of pending) {
+    const li = existing.get(agent.agent_id) || pendingRow(agent);
+    li.querySelector('[data-testid="first-heard"]').replaceWith(firstHeard(agent));
+    fillZones(li.querySelector("select"));
+    li.querySelector("button").disabled = zones.length === 0;
+    const next = previous ? previous.nextElementSibling : ui.pending.firstElementChild;
+    if (li !== next) ui.pending.insertBefore(li, next);
+    previous = li;
   }
   ui.pendingEmpty.hidden = pending.length > 0;
-  ui.agents.replaceChildren(...approved.map((agent) => agentRow(agent, nowMs)));
+}
+
+function render() {
+  const all = [...agents.values()].sort(byId);
+  const pending = all.filter((agent) => agent.approval === "quarantined");
+  const approved = all.filter((agent) => agent.approval !== "quarantined");
+  renderPending(pending);
+  ui.agents.replaceChildren(...approved.map(agentRow));
   ui.agentsEmpty.hidden = approved.length > 0;
   ui.zones.replaceChildren(
-    ...data.zones.map((zone) =>
+    ...zones.map((zone) =>
       h("li", { class: "chip", "data-testid": "zone", text: `${zone.name} (${zone.kind.replace("_", " ")})` }),
     ),
   );
 }
 
-const refresher = poll(body.dataset.dataUrl, POLL_MS, render);
+function setServerTime(value) {
+  const ms = Date.parse(value);
+  if (!Number.isNaN(ms)) skewMs = ms - Date.now();
+}
+
+function showSnapshot(snapshot) {
+  clearTimeout(snapshotTimer);
+  snapshotPending = false;
+  setServerTime(snapshot.server_time);
+  agents.clear();
+  for (const agent of snapshot.agents || []) agents.set(agent.agent_id, agent);
+  zones = Array.isArray(snapshot.zones) ? snapshot.zones : [];
+  render();
+  body.dataset.loaded = "true";
+}
+
+function applyChanges(change) {
+  // Changes before the snapshot are in it (the hub joins the room first, then reads).
+  if (snapshotPending) return;
+  setServerTime(change.server_time);
+  for (const agent of change.agents || []) agents.set(agent.agent_id, agent);
+  render();
+}
+
+function tick() {
+  const now = serverNow();
+  for (const el of document.querySelectorAll("[data-since]")) {
+    el.textContent = el.dataset.prefix + ago(el.dataset.since, now);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+function setStatus(kind, text) {
+  ui.status.dataset.state = kind;
+  ui.status.textContent = text;
+}
+
+function connect(io) {
+  let everConnected = false;
+  const socket = io(NAMESPACE, {
+    // WebSocket first; long-polling only if a proxy on the way blocks WebSocket.
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    auth: { store_id: body.dataset.storeId },
+  });
+
+  const armSnapshotRetry = () => {
+    clearTimeout(snapshotTimer);
+    snapshotTimer = setTimeout(() => {
+      if (snapshotPending && socket.connected) {
+        socket.emit("resync");
+        armSnapshotRetry();
+      }
+    }, SNAPSHOT_RETRY_MS);
+  };
+
+  // The manager builds a new engine for every reconnection, so follow upgrades on each one.
+  socket.io.on("open", () => {
+    const engine = socket.io.engine;
+    body.dataset.transport = engine.transport.name;
+    engine.on("upgrade", (transport) => {
+      body.dataset.transport = transport.name;
+    });
+  });
+
+  socket.on("connect", () => {
+    body.dataset.connection = "connected";
+    body.dataset.transport = socket.io.engine.transport.name;
+    setStatus("connected", "Live");
+    ui.offline.hidden = true;
+    if (everConnected) socket.emit("resync");
+    everConnected = true;
+    armSnapshotRetry();
+  });
+
+  socket.on("disconnect", (reason) => {
+    body.dataset.connection = "disconnected";
+    snapshotPending = true;
+    clearTimeout(snapshotTimer);
+    setStatus("offline", "Offline");
+    ui.offline.hidden = false;
+    if (reason === "io server disconnect") {
+      setTimeout(() => socket.connect(), SERVER_DISCONNECT_RETRY_MS);
+    }
+  });
+
+  socket.on("connect_error", (error) => {
+    body.dataset.connection = "disconnected";
+    if (!socket.active) {
+      // Refused by the hub (signed out, wrong role): socket.io will not retry, so say why.
+      setStatus("error", "Not connected");
+      showError(`Cannot show this store's devices: ${error.message}`);
+      return;
+    }
+    setStatus("offline", everConnected ? "Offline" : "Connecting…");
+    if (everConnected) ui.offline.hidden = false;
+  });
+
+  socket.on("agents", showSnapshot);
+  socket.on("agents_changed", applyChanges);
+  return socket;
+}
+
+async function start() {
+  let io;
+  try {
+    ({ io } = await import(VENDOR_URL.href));
+  } catch (error) {
+    console.error(error);
+    setStatus("error", "Not connected");
+    showError("UI assets not built: run scripts/build_ui.sh");
+    return;
+  }
+  connect(io);
+  setInterval(tick, TICK_MS);
+}
+
+start();

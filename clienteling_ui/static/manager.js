@@ -64,7 +64,7 @@ function render(stats) {
           }),
           h(
             "table",
-            { class: "table", "data-testid": "dwell-table" },
+            { class: "table table--dwell", "data-testid": "dwell-table" },
             h(
               "thead",
               {},

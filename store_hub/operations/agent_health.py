@@ -8,6 +8,7 @@ store costs one small UPDATE per agent per second rather than one per report.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,9 +55,16 @@ class _Pending:
 class AgentLedger:
     """Per-agent ingest numbers for the health view, persisted in the agent table."""
 
-    def __init__(self, db: Database, topology: Topology) -> None:
+    def __init__(
+        self,
+        db: Database,
+        topology: Topology,
+        on_change: Callable[[Iterable[str]], None] | None = None,
+    ) -> None:
         self._db = db
         self._topology = topology
+        # Told which agents' rows changed once they are written (the live IT view).
+        self._on_change = on_change or _ignore
         self._store_id = topology.store_id
         self._lock = threading.Lock()
         self._sequences: dict[str, ReportSequence] = {}
@@ -134,6 +142,7 @@ class AgentLedger:
                 .where(Agent.store_id == self._store_id, Agent.agent_id == agent_id)
                 .values(**values)
             )
+        self._on_change([agent_id])
 
     def flush(self, clock_offsets: dict[str, float]) -> None:
         """Write what the reports since the last flush changed."""
@@ -168,6 +177,11 @@ class AgentLedger:
                     .where(Agent.store_id == self._store_id, Agent.agent_id == agent_id)
                     .values(**values)
                 )
+        self._on_change(list(pending))
+
+
+def _ignore(_agent_ids: Iterable[str]) -> None:
+    """No one is listening for agent changes."""
 
 
 def connection_state(agent: Agent) -> str:
@@ -176,13 +190,18 @@ def connection_state(agent: Agent) -> str:
 
 
 def health_view(
-    db: Database, topology: Topology, clock_offsets: dict[str, float]
+    db: Database,
+    topology: Topology,
+    clock_offsets: dict[str, float],
+    agent_ids: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every agent of the store with its approval, zone, state, numbers and telemetry."""
+    """Every agent of the store (or those of `agent_ids`) with approval, zone, state, numbers."""
     with db.transaction() as session:
         rows = repo.agents(session, topology.store_id)
     view = []
     for agent in rows:
+        if agent_ids is not None and agent.agent_id not in agent_ids:
+            continue
         telemetry = dict(agent.telemetry or {})
         view.append(
             {

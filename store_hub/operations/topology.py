@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -33,6 +33,14 @@ class ConfigPublisher(Protocol):
     """Where agents' configuration goes (the retained MQTT `config` topic)."""
 
     def publish(self, store_id: str, agent_id: str, payload: dict[str, Any]) -> None: ...
+
+
+class TopologyWatcher(Protocol):
+    """Told after a change is written (the live IT view); must return quickly."""
+
+    def agents_changed(self, agent_ids: Iterable[str]) -> None: ...
+
+    def zones_changed(self) -> None: ...
 
 
 class UnknownZone(LookupError):
@@ -106,6 +114,11 @@ class Topology:
         self._publisher = publisher
         self._refresh_lock = threading.Lock()
         self._snapshot = _Snapshot({}, {}, {})
+        self._watchers: list[TopologyWatcher] = []
+
+    def watch(self, watcher: TopologyWatcher) -> None:
+        """Tell `watcher` about agents quarantined, registered or approved, and zone changes."""
+        self._watchers.append(watcher)
 
     @property
     def store_id(self) -> str:
@@ -164,6 +177,7 @@ class Topology:
 
         result = self._write(work)
         self.load()
+        self._tell(lambda watcher: watcher.zones_changed())
         return result
 
     def register_agent(
@@ -191,6 +205,7 @@ class Topology:
         agent, created = self._write(work)
         self.load()
         self._publish(agent_id, agent_config(agent))
+        self._tell(lambda watcher: watcher.agents_changed([agent_id]))
         return agent, created
 
     def approve_agent(self, agent_id: str, zone_id: str, now: datetime) -> Agent:
@@ -207,24 +222,29 @@ class Topology:
         agent = self._write(work)
         self.load()
         self._publish(agent_id, agent_config(agent))
+        self._tell(lambda watcher: watcher.agents_changed([agent_id]))
         return agent
 
     def quarantine(self, agent_id: str, now: datetime) -> None:
         """Record an agent the hub heard but IT never registered (ingest worker)."""
+        inserted = False
         try:
             with self._db.transaction() as session:
                 if session.get(Agent, (self._store_id, agent_id)) is None:
                     agent = new_agent_row(self._store_id, agent_id, QUARANTINED)
                     agent.first_seen_at = agent.last_seen_at = now
                     session.add(agent)
+                    inserted = True
                     log.warning(
                         "agent %s is not registered: its reports are quarantined until IT "
                         "approves it",
                         agent_id,
                     )
         except IntegrityError:
-            pass  # IT registered it at the same moment; the reload below picks that up
+            inserted = False  # IT registered it at the same moment; the reload picks that up
         self.load()
+        if inserted:
+            self._tell(lambda watcher: watcher.agents_changed([agent_id]))
 
     def _approve(self, agent: Agent, zone_id: str, now: datetime) -> None:
         if agent.approval != APPROVED or agent.approved_at is None:
@@ -249,6 +269,14 @@ class Topology:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _tell(self, call: Callable[[TopologyWatcher], None]) -> None:
+        for watcher in self._watchers:
+            try:
+                call(watcher)
+            except Exception:
+                # The change is written; a view that missed it catches up on its next resync.
+                log.exception("a topology watcher failed")
 
     def _publish(self, agent_id: str, payload: dict[str, Any]) -> None:
         try:

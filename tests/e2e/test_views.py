@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from store_hub.operations.agent_health import AgentLedger
 from tests.fixtures.browser import LiveServer, save_screenshot
 from tests.fixtures.offers import seed_offer
 from tests.fixtures.store_day import STORE, SeededDay, seed_store_day
+from tests.fixtures.tablet_session import add_test_associate, sign_in_context
 
 pytestmark = pytest.mark.e2e
 
@@ -92,17 +94,20 @@ def session_cookie(app: Flask, role: str, store_id: str = STORE) -> dict[str, An
     }
 
 
-def signed_in(browser: Browser, server: LiveServer, role: str) -> BrowserContext:
-    """A tablet-sized browser context signed in with `role`."""
+def signed_in(browser: Browser, server: LiveServer, hub: Hub, role: str) -> BrowserContext:
+    """A tablet-sized browser context signed in as a real account with `role`."""
     context = browser.new_context(viewport=TABLET, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(8_000)
-    context.add_cookies([session_cookie(server.app, role)])  # type: ignore[list-item]
+    # A real account: the live IT view's socket checks that it exists and is active.
+    email = f"{role}-{uuid.uuid4().hex[:8]}@store.example"
+    associate = add_test_associate(hub, email=email, name="Sam", role=role)
+    sign_in_context(context, server.url, server.app, associate)
     return context
 
 
 @pytest.fixture
 def it_page(browser: Browser, served: tuple[Hub, LiveServer, SeededDay]) -> Iterator[Page]:
-    context = signed_in(browser, served[1], "it")
+    context = signed_in(browser, served[1], served[0], "it")
     try:
         yield context.new_page()
     finally:
@@ -111,7 +116,7 @@ def it_page(browser: Browser, served: tuple[Hub, LiveServer, SeededDay]) -> Iter
 
 @pytest.fixture
 def manager_page(browser: Browser, served: tuple[Hub, LiveServer, SeededDay]) -> Iterator[Page]:
-    context = signed_in(browser, served[1], "manager")
+    context = signed_in(browser, served[1], served[0], "manager")
     try:
         yield context.new_page()
     finally:
