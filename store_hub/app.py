@@ -11,6 +11,7 @@ from store_hub.adapters.realtime import (
     register_tablet_actions,
     socketio,
 )
+from store_hub.adapters.realtime_it import register_it_namespace
 from store_hub.api import (
     customers,
     enrollment,
@@ -25,10 +26,20 @@ from store_hub.api import (
 from store_hub.api.errors import ContractApi
 from store_hub.api.session import SignedInAssociate
 from store_hub.hub import Hub
+from store_hub.operations.associate_offers import AssociateOffers
 from store_hub.operations.associates import is_active
 from store_hub.operations.claims import Claims
+from store_hub.operations.customer_search import CustomerLookup
+from store_hub.operations.floor_zones import floor_zones
+from store_hub.operations.it_view import it_snapshot
 from store_hub.operations.notes import Notes
-from store_hub.operations.tablet_actions import claim_actions, note_actions, redeem_action
+from store_hub.operations.tablet_actions import (
+    claim_actions,
+    lookup_actions,
+    note_actions,
+    offer_send_actions,
+    redeem_action,
+)
 
 
 def create_app(hub: Hub) -> Flask:
@@ -73,12 +84,27 @@ def create_app(hub: Hub) -> Flask:
         known_store=lambda store_id: store_id == hub.config.store_id,
         clock=hub.clock.now,
         associate_ok=lambda associate: _still_active(hub, associate),
+        zones=lambda store_id: floor_zones(hub.db, store_id),
+    )
+    register_it_namespace(
+        socketio,
+        snapshot=lambda: it_snapshot(
+            hub.db, hub.topology, hub.presence.agent_clock_offsets(), hub.clock.now()
+        ),
+        known_store=lambda store_id: store_id == hub.config.store_id,
+        associate_ok=lambda associate: _still_active(hub, associate),
     )
     claims = Claims(hub.db, hub.broadcaster, hub.clock.now)
     notes = Notes(hub.db, hub.broadcaster, hub.clock.now)
     register_tablet_actions(
         socketio, {**claim_actions(claims), **redeem_action(claims), **note_actions(notes)}
     )
+    sending = AssociateOffers(
+        hub.db, hub.offers, hub.broadcaster, hub.delivery.submit, hub.clock.now
+    )
+    register_tablet_actions(socketio, offer_send_actions(sending))
+    lookup = CustomerLookup(hub.db, hub.commerce, hub.clock.now)
+    register_tablet_actions(socketio, lookup_actions(lookup))
 
     @app.get("/")
     def index() -> Response:

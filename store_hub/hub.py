@@ -31,6 +31,7 @@ from store_hub.adapters.offer_keys import (
 from store_hub.adapters.offer_rules_file import load_rules_file, rules_path
 from store_hub.adapters.push import PushSender, WebPushSender
 from store_hub.adapters.realtime import FloorBroadcaster, socketio
+from store_hub.adapters.realtime_it import ItFeed
 from store_hub.adapters.session_secret import load_or_create_session_secret
 from store_hub.adapters.vapid import VapidKeys, load_or_create_vapid
 from store_hub.clock import Clock, ShiftedClock, SystemClock
@@ -40,11 +41,13 @@ from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.arrivals import ArrivalService
 from store_hub.operations.events import DwellReached, FloorEvent
 from store_hub.operations.floor import FloorUpdates, route_presence_events
+from store_hub.operations.it_view import agents_changed, it_snapshot
 from store_hub.operations.offer_decisions import OfferEngine
 from store_hub.operations.offer_delivery import FcmPushSender, OfferDelivery
 from store_hub.operations.offers import card_status_publisher, show_offer_on_card
 from store_hub.operations.presence import PresenceService
 from store_hub.operations.topology import Topology
+from store_hub.operations.vip_alerts import VipAlerts
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,8 @@ class Hub:
     rules_path: Path
     # Signs the tablet's session cookies (store_hub.adapters.session_secret).
     session_secret: bytes = field(default=b"", repr=False)
+    # Pushes agent changes to the live IT view (store_hub.adapters.realtime_it).
+    it_feed: ItFeed | None = field(default=None, repr=False)
     _started: bool = field(default=False, repr=False)
 
     def start(self) -> None:
@@ -88,6 +93,8 @@ class Hub:
             self.arrivals.shutdown()
             self._started = False
         self.delivery.shutdown()
+        if self.it_feed is not None:
+            self.it_feed.close()
         if isinstance(self.commerce, PolicyConnector):
             self.commerce.close()
         self.db.dispose()
@@ -155,12 +162,20 @@ def build_hub(
         offers=offers,
         deliver=delivery.submit,
         clock=clock.now,
+        vip_alerts=VipAlerts(db, broadcaster, config.vip_tiers, clock.now),
     )
     if isinstance(commerce, PolicyConnector):
         # A profile refreshed in the background fills in the card of a shopper on the floor.
         commerce.cache.on_refresh = arrivals.on_profile_refreshed
     config_publisher = MqttAgentConfigPublisher(topic_root=config.topic_root)
     topology = Topology(db, config.store_id, config_publisher)
+    it_feed = ItFeed(
+        socketio,
+        config.store_id,
+        changed_rows=lambda agent_ids: agents_changed(db, topology, agent_ids, clock.now()),
+        snapshot=lambda: it_snapshot(db, topology, {}, clock.now()),
+    )
+    topology.watch(it_feed)
     presence = PresenceService(
         db,
         config.store_id,
@@ -170,7 +185,7 @@ def build_hub(
             arrivals.on_visit_event, floor_handler(FloorUpdates(db, broadcaster), arrivals)
         ),
         topology=topology,
-        agents=AgentLedger(db, topology),
+        agents=AgentLedger(db, topology, on_change=it_feed.agents_changed),
         reentry_window=timedelta(seconds=config.reentry_window_s),
         fusion_settings=fusion_settings(config),
     )
@@ -201,6 +216,7 @@ def build_hub(
         delivery=delivery,
         rules_path=offers_rules,
         session_secret=session_secret,
+        it_feed=it_feed,
     )
 
 

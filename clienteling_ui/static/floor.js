@@ -4,8 +4,15 @@
 
 import { renderCard } from "./card.js";
 import { wireClaims } from "./claims.js";
+import { mountCodeEntry } from "./code_entry.js";
+import { FloorLayout } from "./floor_layout.js";
+import { SORT_ZONE, newestFirst, zoneKeyOf } from "./floor_order.js";
+import { mountSortControl, storedSortMode } from "./floor_sort.js";
 import { formatElapsed, h, parseTime, plural, serverNow, setServerTime } from "./format.js";
 import { startIdleLock } from "./idle_lock.js";
+import { wireOfferSend } from "./offer_send.js";
+import { mountCustomerSearch } from "./search.js";
+import { startVipAlerts } from "./vip_alert.js";
 
 const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
 const NOT_BUILT = "UI assets not built: run scripts/build_ui.sh";
@@ -29,11 +36,18 @@ const ui = {
   offline: document.querySelector('[data-testid="offline-banner"]'),
   error: document.querySelector('[data-testid="error-banner"]'),
   main: document.querySelector("main"),
+  sortSlot: document.querySelector(".tools__slot--sort"),
+  vipAlerts: document.querySelector('[data-testid="vip-alerts"]'),
+  allowAlerts: document.querySelector('[data-testid="allow-alerts"]'),
 };
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 /** visit_id -> {card, el} for the shoppers present; leaving cards are already gone from here. */
 const shoppers = new Map();
+const layout = new FloorLayout(ui.list);
+let sortMode = storedSortMode();
+// The store's zones in floor order, from the last snapshot (older hubs send none).
+let zones = [];
 let snapshotPending = true;
 // Events that arrive before the floor they apply to; replayed over it once it lands.
 let heldEvents = [];
@@ -63,12 +77,9 @@ function refreshSummary() {
   ui.empty.hidden = !loaded || count !== 0;
 }
 
-function arrivalOf(card) {
-  return parseTime(card.arrived_at) ?? 0;
-}
-
-function sortedByArrival(cards) {
-  return [...cards].sort((a, b) => arrivalOf(b) - arrivalOf(a));
+/** Put every card where the chosen order wants it (moves only what is out of place). */
+function arrange() {
+  layout.arrange([...shoppers.values()], sortMode, zones);
 }
 
 function showFloor(floor) {
@@ -76,15 +87,15 @@ function showFloor(floor) {
   const serverTime = parseTime(floor.server_time);
   if (serverTime !== null) setServerTime(serverTime);
   shoppers.clear();
-  const elements = [];
-  for (const card of sortedByArrival(Array.isArray(floor.shoppers) ? floor.shoppers : [])) {
-    if (!card || !card.visit_id || shoppers.has(card.visit_id)) continue;
-    const el = renderCard(card);
-    shoppers.set(card.visit_id, { card, el });
-    elements.push(el);
+  if (Array.isArray(floor.zones)) zones = floor.zones;
+  const cards = Array.isArray(floor.shoppers) ? floor.shoppers.filter(Boolean) : [];
+  for (const card of cards.sort(newestFirst)) {
+    if (!card.visit_id || shoppers.has(card.visit_id)) continue;
+    shoppers.set(card.visit_id, { card, el: renderCard(card) });
     recordView(card);
   }
-  ui.list.replaceChildren(...elements);
+  layout.reset();
+  arrange();
   if (ui.loading) ui.loading.hidden = true;
   ui.main.setAttribute("aria-busy", "false");
   snapshotPending = false;
@@ -104,8 +115,8 @@ function arrived(card) {
   const existing = shoppers.get(card.visit_id);
   const el = renderCard(card);
   if (existing) existing.el.replaceWith(el);
-  else ui.list.prepend(el);
   shoppers.set(card.visit_id, { card, el });
+  arrange();
   recordView(card);
   if (!existing) highlight(el);
 }
@@ -129,15 +140,11 @@ function cardUpdated(card) {
     const again = focused && el.querySelector(`[data-action="${focused}"]`);
     if (again) again.focus();
     else if (focused) el.querySelector("button")?.focus();
-    return;
   }
-  // An update for a visit we never saw (a missed arrival): place it by arrival time.
-  const arrivedAt = arrivalOf(card);
-  const next = [...ui.list.children].find((child) => {
-    const entry = shoppers.get(child.dataset.visitId);
-    return entry && entry.el === child && arrivalOf(entry.card) < arrivedAt;
-  });
-  ui.list.insertBefore(el, next || null);
+  // A zone change may move the card to another group; a missed arrival gets its place.
+  arrange();
+  const moved = existing && zoneKeyOf(existing.card, zones) !== zoneKeyOf(card, zones);
+  if (moved && sortMode === SORT_ZONE) highlight(el);
 }
 
 function departed(departure) {
@@ -147,13 +154,29 @@ function departed(departure) {
   const el = entry.el;
   if (reducedMotion.matches) {
     el.remove();
+    arrange();
     return;
   }
   el.classList.add("is-leaving");
   el.setAttribute("aria-hidden", "true");
-  const remove = () => el.remove();
+  arrange(); // counts and groups follow at once; the card fades where it was
+  const remove = () => {
+    if (!el.isConnected) return;
+    el.remove();
+    arrange(); // a zone group emptied by this departure goes with its last card
+  };
   el.addEventListener("animationend", remove, { once: true });
   setTimeout(remove, LEAVE_MS + 100);
+}
+
+/** Scroll to a shopper's card and focus it (the VIP alert's "Show"); false if not on the floor. */
+function showCard(visitId) {
+  const entry = shoppers.get(visitId);
+  if (!entry) return false;
+  entry.el.setAttribute("tabindex", "-1");
+  entry.el.scrollIntoView({ block: "center", behavior: reducedMotion.matches ? "auto" : "smooth" });
+  entry.el.focus({ preventScroll: true });
+  return true;
 }
 
 function applyEvent(kind, payload) {
@@ -281,6 +304,19 @@ async function start() {
   }
   liveSocket = connect(io);
   wireClaims(ui.list, () => liveSocket, h);
+  wireOfferSend(ui.list, () => liveSocket, h);
+  mountCodeEntry(document.querySelector(".tools__slot--code"), () => liveSocket, h);
+  mountCustomerSearch(document.querySelector(".tools__slot--search"), () => liveSocket);
+  mountSortControl(ui.sortSlot, sortMode, (mode) => {
+    sortMode = mode;
+    arrange();
+  });
+  startVipAlerts({
+    socket: liveSocket,
+    region: ui.vipAlerts,
+    allowButton: ui.allowAlerts,
+    showCard,
+  });
   startIdleLock({
     lockMs: Number(body.dataset.idleLockMs),
     overlay: document.querySelector('[data-testid="idle-lock"]'),

@@ -9,12 +9,14 @@ profile_status, profile, wishlist, cart, orders, offer); this module passes them
 Once the shopper changes zone (or reaches a dwell threshold) the card also carries zone_id,
 zone_since (when they entered the zone) and dwell_s (seconds in it at the last threshold
 reached, 0 on entering), sent as ``card_updated``; tablets count the live dwell from zone_since.
+``floor`` may also carry ``zones`` (the store's zones in floor order, for grouping by zone), and
+``vip_arrived`` tells the tablets once per visit that a VIP walked in.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +26,17 @@ from flask_socketio import SocketIO, join_room
 # Aliased: the builtin of the same name is an OSError, which python-socketio would not catch.
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused
 
-from store_hub.api.session import SignedInAssociate, current_associate
+from store_hub.api.session import Role, SignedInAssociate, current_associate
 
 FLOOR_NAMESPACE = "/floor"
 DEPARTURE_FIELDS = ("visit_id", "customer_id", "departed_at")
+VIP_ALERT_FIELDS = ("visit_id", "name", "tier", "zone", "zone_id", "arrived_at")
 MAX_STORE_ID_LENGTH = 64
 
 Card = Mapping[str, Any]
 SnapshotProvider = Callable[[str], list[dict[str, Any]]]
+# The store's zones in floor order ({zone_id, name, kind}), sent with each snapshot.
+ZonesProvider = Callable[[str], list[dict[str, Any]]]
 StoreCheck = Callable[[str], bool]
 # Whether a signed-in associate may still use the floor (exists, active, of that store).
 AssociateCheck = Callable[[SignedInAssociate], bool]
@@ -59,10 +64,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def floor_payload(store_id: str, shoppers: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+def floor_payload(
+    store_id: str,
+    shoppers: list[dict[str, Any]],
+    now: datetime,
+    zones: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The `floor` event body: everything a tablet needs to draw the floor from scratch."""
     # server_time lets the tablet correct its own clock when it shows time in store.
-    return {"store_id": store_id, "server_time": rfc3339(now), "shoppers": shoppers}
+    payload: dict[str, Any] = {
+        "store_id": store_id,
+        "server_time": rfc3339(now),
+        "shoppers": shoppers,
+    }
+    if zones is not None:
+        payload["zones"] = zones
+    return payload
 
 
 class FloorBroadcaster:
@@ -86,6 +103,10 @@ class FloorBroadcaster:
         # Only the contract's fields go out, and a missing one fails here rather than in a tablet.
         self._emit("departed", store_id, {key: departure[key] for key in DEPARTURE_FIELDS})
 
+    def vip_arrived(self, store_id: str, alert: Mapping[str, Any]) -> None:
+        """A VIP is in the store (sent once per visit): every tablet on shift shows an alert."""
+        self._emit("vip_arrived", store_id, {key: alert.get(key) for key in VIP_ALERT_FIELDS})
+
     def _emit(self, event: str, store_id: str, payload: dict[str, Any]) -> None:
         """Send one event to every tablet of the store."""
         # socketio.emit (not flask_socketio.emit) needs no request context, so the ingest worker
@@ -101,6 +122,7 @@ def register_floor_namespace(
     clock: Clock = utc_now,
     namespace: str = FLOOR_NAMESPACE,
     associate_ok: AssociateCheck = lambda _associate: True,
+    zones: ZonesProvider | None = None,
 ) -> None:
     """Wire the connect and resync handlers of the floor namespace to the hub's callables."""
 
@@ -113,23 +135,13 @@ def register_floor_namespace(
             # when no floor arrives, so log and let it retry.
             log.exception("floor snapshot failed for store %s", store_id)
             return
-        payload = floor_payload(store_id, shoppers, clock())
+        payload = floor_payload(store_id, shoppers, clock(), _zones_of(zones, store_id))
         socketio.emit("floor", payload, to=sid, namespace=namespace)
 
     def on_connect(auth: object = None) -> None:
         """Admit a signed-in associate's tablet, join it to the store's room, send the floor."""
-        # The session cookie says who and which store; auth.store_id is only a cross-check.
-        associate = current_associate()
-        if associate is None:
-            raise ConnectionRefused("not signed in: sign in on the tablet first")
+        associate = admit_associate(auth, known_store, associate_ok)
         store_id = associate.store_id
-        asked = _store_id_from(auth)
-        if asked is not None and asked != store_id:
-            raise ConnectionRefused(f"signed in for store {store_id}, not {asked}")
-        if not known_store(store_id):
-            raise ConnectionRefused(f"unknown store: {store_id}")
-        if not associate_ok(associate):
-            raise ConnectionRefused("this account is no longer active: sign in again")
         sid: str = request.sid  # type: ignore[attr-defined]
         socketio.server.save_session(
             sid,
@@ -156,6 +168,44 @@ def register_floor_namespace(
 
     socketio.on_event("connect", on_connect, namespace=namespace)
     socketio.on_event("resync", on_resync, namespace=namespace)
+
+
+def _zones_of(zones: ZonesProvider | None, store_id: str) -> list[dict[str, Any]] | None:
+    """The store's zones for the snapshot; without them the tablet still groups, by name."""
+    if zones is None:
+        return None
+    try:
+        return zones(store_id)
+    except Exception:
+        log.exception("zone list failed for store %s", store_id)
+        return None
+
+
+def admit_associate(
+    auth: object,
+    known_store: StoreCheck,
+    associate_ok: AssociateCheck,
+    roles: Collection[Role] | None = None,
+    wrong_role: str = "this view is not for this account's role",
+) -> SignedInAssociate:
+    """The signed-in associate a connecting socket belongs to, or ConnectionRefused saying why.
+
+    The session cookie says who and which store; `auth.store_id` is only a cross-check.
+    """
+    associate = current_associate()
+    if associate is None:
+        raise ConnectionRefused("not signed in: sign in on the tablet first")
+    store_id = associate.store_id
+    asked = _store_id_from(auth)
+    if asked is not None and asked != store_id:
+        raise ConnectionRefused(f"signed in for store {store_id}, not {asked}")
+    if not known_store(store_id):
+        raise ConnectionRefused(f"unknown store: {store_id}")
+    if roles is not None and associate.role not in roles:
+        raise ConnectionRefused(wrong_role)
+    if not associate_ok(associate):
+        raise ConnectionRefused("this account is no longer active: sign in again")
+    return associate
 
 
 def _store_id_from(auth: object) -> str | None:

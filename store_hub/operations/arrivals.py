@@ -18,7 +18,10 @@ from beacon_agent.protocol import format_timestamp
 from store_hub.adapters.commerce import CommerceConnector, CustomerSnapshot
 from store_hub.adapters.db.engine import Database
 from store_hub.adapters.db.models import Device, Visit
+from store_hub.domain.card_privacy import private_card
 from store_hub.domain.offer_decision import TriggerEvent
+from store_hub.domain.vip import VIP_CARD_KEYS
+from store_hub.operations.card_sharing import sharing_of, sharing_of_visit
 from store_hub.operations.claims import ASSOCIATE_CARD_KEYS
 from store_hub.operations.events import DwellReached, VisitEvent, VisitResumed, VisitStarted
 from store_hub.operations.floor import ZONE_CARD_KEYS
@@ -26,6 +29,7 @@ from store_hub.operations.notes import notes_for
 from store_hub.operations.offer_decisions import OfferEngine, Trigger, consents_of
 from store_hub.operations.offers import offer_card
 from store_hub.operations.stock import annotate, annotate_card
+from store_hub.operations.vip_alerts import VipAlerts
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ class ArrivalService:
         deliver: Callable[[str], None],
         clock: Callable[[], datetime],
         workers: int = 8,
+        vip_alerts: VipAlerts | None = None,
     ) -> None:
         """Decide with `offers`; hand each offer sent to `deliver` (which must not block)."""
         self._db = db
@@ -83,6 +88,7 @@ class ArrivalService:
         self._offers = offers
         self._deliver = deliver
         self._clock = clock
+        self._vip_alerts = vip_alerts
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrival")
 
     def on_visit_event(self, event: VisitEvent) -> None:
@@ -125,15 +131,17 @@ class ArrivalService:
                 return
             may_show = device.consent_associate_view
             consents = _consents(device)
+            sharing = sharing_of(device)
         if not (may_show or "offers" in consents):
             return
         card = pending_card(event)
         if may_show:
-            if not self._still_open(event.visit_id, card):
+            shown = private_card(card, sharing)
+            if not self._still_open(event.visit_id, shown):
                 return
             # The online store may be slow or down: the associate sees the shopper now and the
             # card fills in when the profile comes.
-            self._broadcaster.arrived(event.store_id, card)
+            self._broadcaster.arrived(event.store_id, shown)
         snapshot = self._commerce.fetch_customer(event.customer_id)
         card = {**card, **snapshot.to_card_dict()}
         card = annotate(self._db, event.store_id, card, self._clock())
@@ -151,10 +159,13 @@ class ArrivalService:
         )
         if offers:
             card["offer"] = offer_card(offers[0], now)
-        if not self._still_open(event.visit_id, card if may_show else None):
+        # Offers were decided on the whole card; associates get only what the shopper shares.
+        final = private_card(card, sharing) if may_show else None
+        if not self._still_open(event.visit_id, final):
             return
-        if may_show:
-            self._broadcaster.card_updated(event.store_id, card)
+        if final is not None:
+            self._broadcaster.card_updated(event.store_id, final)
+            self._alert_if_vip(event.store_id, final)
         for offer in offers:
             self._deliver(offer.id)
 
@@ -167,8 +178,9 @@ class ArrivalService:
                 return
             consents = _consents(device)
             card = dict(visit.card) if visit.card is not None else None
-        if card is None:
-            # Hidden from tablets (or the arrival is still running): the profile, cached.
+        if card is None or card.get("hidden"):
+            # Hidden from tablets (or the arrival is still running), or cleared of what the
+            # shopper keeps from associates: offers are decided on the profile, cached.
             snapshot = self._commerce.fetch_customer(event.customer_id)
             card = annotate(
                 self._db,
@@ -207,10 +219,22 @@ class ArrivalService:
                 card = {k: v for k, v in visit.card.items() if k not in CACHE_NOTE_KEYS}
                 card.update(online)
                 card = annotate_card(session, visit.store_id, card, self._clock())
+                card = private_card(card, sharing_of_visit(session, visit))
                 visit.card = card
                 updated.append((visit.store_id, card))
         for store_id, card in updated:
             self._broadcaster.card_updated(store_id, card)
+            self._alert_if_vip(store_id, card)
+
+    def _alert_if_vip(self, store_id: str, card: dict[str, Any]) -> None:
+        # After the card went out, so a tablet's "Show" finds it; once per visit.
+        if self._vip_alerts is None:
+            return
+        try:
+            self._vip_alerts.card_sent(store_id, card)
+        except Exception:
+            # The card is on the tablets already; a missed alert must not undo that.
+            log.exception("VIP alert failed for visit %s", card.get("visit_id"))
 
     def handle_return(self, event: VisitResumed) -> None:
         """A shopper back within the re-entry window: the same card (and offer) again."""
@@ -258,8 +282,11 @@ class ArrivalService:
                 card["last_seen"] = format_timestamp(visit.last_seen)
                 stored = visit.card or {}
                 # So do the associates' fields (who is helping, notes) set meanwhile.
-                kept = (*ZONE_CARD_KEYS, *ASSOCIATE_CARD_KEYS)
+                kept = (*ZONE_CARD_KEYS, *ASSOCIATE_CARD_KEYS, *VIP_CARD_KEYS)
                 card.update({key: stored[key] for key in kept if key in stored})
+                if not card.get("offer") and stored.get("offer"):
+                    # An offer an associate sent while the online store was answering.
+                    card["offer"] = stored["offer"]
                 if "notes" not in card:
                     # Colleagues' notes from earlier visits show from the first full card.
                     card["notes"] = notes_for(session, visit.customer_id)
