@@ -209,9 +209,11 @@ class ArrivalService:
         updated: list[tuple[str, dict[str, Any]]] = []
         with self._db.transaction() as session:
             visits = session.scalars(
-                select(Visit).where(
-                    Visit.customer_id == snapshot.customer_id, Visit.departed_at.is_(None)
-                )
+                select(Visit)
+                .where(Visit.customer_id == snapshot.customer_id, Visit.departed_at.is_(None))
+                # Like every other writer of the card: a claim, note or VIP mark made meanwhile
+                # must not be overwritten by this copy.
+                .with_for_update()
             )
             for visit in visits:
                 if visit.card is None:
@@ -275,7 +277,7 @@ class ArrivalService:
         the online store was answering: the stored ones win over this card's.
         """
         with self._db.transaction() as session:
-            visit = session.get(Visit, visit_id)
+            visit = session.get(Visit, visit_id, with_for_update=True)
             if visit is None or visit.departed_at is not None:
                 return False
             if card is not None:

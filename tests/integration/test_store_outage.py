@@ -65,17 +65,15 @@ class Floor:
     def _recorder(self, name: str) -> Any:
         return lambda data: self.events.put((name, data))
 
-    def report(self, customer: str) -> float:
-        """Publish one door report for a shopper; returns when it was sent (monotonic)."""
+    def report(self, customer: str) -> None:
+        """Publish one door report for a shopper."""
         now = datetime.now(UTC)
         token = eid_token(compute_eid(KEYS[customer], 10, int(now.timestamp())))
         sighting = Sighting(token, -55.0, 5, now, now)
         report = SightingsReport(STORE, "door-1", "b1", self.seq, now, (sighting,))
         self.seq += 1
-        sent = time.monotonic()
         topic = agent_topic("", STORE, "door-1", SIGHTINGS)
         self.agent.publish(topic, json.dumps(dump_report(report)), qos=1).wait_for_publish(5)
-        return sent
 
     def next(self, name: str, customer: str, timeout: float = 10.0) -> dict[str, Any]:
         """The next event of this kind for this shopper."""
@@ -85,11 +83,10 @@ class Floor:
             if got == name and data["customer_id"] == customer:
                 return data
 
-    def visit(self, customer: str) -> tuple[dict[str, Any], float]:
-        """A shopper walks in: their `arrived` card and how long it took to reach the tablet."""
-        sent = self.report(customer)
-        arrived = self.next("arrived", customer)
-        return arrived, time.monotonic() - sent
+    def visit(self, customer: str) -> dict[str, Any]:
+        """A shopper walks in: their `arrived` card as the tablet got it."""
+        self.report(customer)
+        return self.next("arrived", customer)
 
     def leave(self, customer: str) -> None:
         """The shopper goes quiet; wait until the hub's away timeout drops the card."""
@@ -162,7 +159,7 @@ def test_a_dead_online_store_delays_no_arrival_and_cards_say_their_data_is_cache
     floor: Floor,
 ) -> None:
     # A normal day: the card fills in from the online store.
-    _, normal_latency = floor.visit("c0001")
+    floor.visit("c0001")
     live = floor.next("card_updated", "c0001")
     assert live["profile_status"] == "ok"
     assert "profile_cached_at" not in live
@@ -172,10 +169,12 @@ def test_a_dead_online_store_delays_no_arrival_and_cards_say_their_data_is_cache
     floor.stop_store()
     time.sleep(1.2)  # the cached profile is now stale
 
-    # c0001 is back while the store is down: the arrival is as quick as ever...
-    arrived, outage_latency = floor.visit("c0001")
+    # c0001 is back while the store is down: the arrival goes out before the hub has asked the
+    # store anything (it is still "pending"), so the outage cannot delay it. (Comparing the two
+    # walk-ins' latencies proved nothing: arrivals settle on the hub's one-second tick, so two
+    # walk-ins differ by up to a second whatever the store does.)
+    arrived = floor.visit("c0001")
     assert arrived["profile_status"] == "pending"
-    assert outage_latency < normal_latency + 0.5
     # ...the card fills in from the cache at once, and then says the store is unavailable.
     cached = floor.next("card_updated", "c0001")
     assert cached["profile"]["first_name"] == name
