@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, pre_load, validate
 
 from store_hub.api.auth import require_scope
-from store_hub.api.context import hub
+from store_hub.api.context import check_store, hub
 from store_hub.operations import stock
 
 blp = Blueprint(
@@ -67,12 +67,6 @@ class UpsertResultSchema(Schema):
 def _not_found(message: str) -> NoReturn:
     abort(404, message=message)
     raise AssertionError("abort raises")
-
-
-def check_store(store_id: str) -> None:
-    """404 unless `store_id` is this hub's store (the pos key is bound to it)."""
-    if store_id != hub().config.store_id:
-        _not_found(f"this hub serves store {hub().config.store_id}, not {store_id}")
 
 
 @blp.route("/inventory")

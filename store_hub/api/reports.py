@@ -6,11 +6,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from store_hub.api.auth import require_scope
-from store_hub.api.context import hub
+from store_hub.api.context import check_store, hub
 from store_hub.operations.store_stats import stats_today
 
 blp = Blueprint(
@@ -54,9 +54,8 @@ class StatsTodaySchema(Schema):
 
 def today_for(store_id: str) -> dict[str, Any]:
     """Today's numbers for this hub's store, or a 404 for another store."""
+    check_store(store_id)
     h = hub()
-    if store_id != h.config.store_id:
-        abort(404, message=f"this hub serves store {h.config.store_id}, not {store_id}")
     with h.db.transaction() as session:
         return stats_today(session, store_id, h.clock.now(), ZoneInfo(h.config.store_time_zone))
 

@@ -10,8 +10,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from store_hub.api.auth import require_scope
-from store_hub.api.context import hub
-from store_hub.api.inventory import check_store
+from store_hub.api.context import check_store, hub
 from store_hub.operations import sales as ops
 from store_hub.operations.erasure import ERASED
 

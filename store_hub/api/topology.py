@@ -12,7 +12,7 @@ from beacon_agent.protocol import TopicError, _check_id
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.models import Zone
 from store_hub.api.auth import require_scope
-from store_hub.api.context import hub
+from store_hub.api.context import check_store, hub
 from store_hub.operations.agent_health import health_view
 from store_hub.operations.topology import (
     APPROVED,
@@ -111,11 +111,6 @@ def _not_found(message: str) -> NoReturn:
     raise AssertionError("abort raises")
 
 
-def _check_store(store_id: str) -> None:
-    if store_id != hub().config.store_id:
-        _not_found(f"this hub serves store {hub().config.store_id}, not {store_id}")
-
-
 def _check_path_id(kind: str, value: str) -> None:
     try:
         _check_id(kind, value)
@@ -145,7 +140,7 @@ class Zones(MethodView):
     @blp.response(200, ZoneSchema(many=True))
     def get(self, store_id: str) -> list[Any]:
         """The store's zones."""
-        _check_store(store_id)
+        check_store(store_id)
         with hub().db.transaction() as session:
             return list(repo.zones(session, store_id))
 
@@ -156,7 +151,7 @@ class ZoneItem(MethodView):
     @blp.response(200, ZoneSchema)
     def get(self, store_id: str, zone_id: str) -> Any:
         """One zone."""
-        _check_store(store_id)
+        check_store(store_id)
         with hub().db.transaction() as session:
             zone = session.get(Zone, (store_id, zone_id))
         if zone is None:
@@ -169,7 +164,7 @@ class ZoneItem(MethodView):
     @blp.alt_response(201, schema=ZoneSchema, description="the zone was created")
     def put(self, body: dict[str, Any], store_id: str, zone_id: str) -> Any:
         """Create or change a zone (display name, kind, floor position in metres)."""
-        _check_store(store_id)
+        check_store(store_id)
         _check_path_id("zone_id", zone_id)
         h = hub()
         zone, created = h.topology.put_zone(zone_id, **body, now=h.clock.now())
@@ -183,7 +178,7 @@ class Agents(MethodView):
     @blp.response(200, AgentHealthSchema(many=True))
     def get(self, query: dict[str, Any], store_id: str) -> list[dict[str, Any]]:
         """The agent health view; `?approval=quarantined` is the list awaiting approval."""
-        _check_store(store_id)
+        check_store(store_id)
         h = hub()
         agents = health_view(h.db, h.topology, h.presence.agent_clock_offsets())
         wanted = query["approval"]
@@ -196,7 +191,7 @@ class AgentItem(MethodView):
     @blp.response(200, AgentHealthSchema)
     def get(self, store_id: str, agent_id: str) -> dict[str, Any]:
         """One agent's health."""
-        _check_store(store_id)
+        check_store(store_id)
         return _agent_view(agent_id)
 
     @require_scope("it")
@@ -209,7 +204,7 @@ class AgentItem(MethodView):
         The hub then publishes the agent's retained config (zone, calibration offset, report
         interval) on its MQTT config topic.
         """
-        _check_store(store_id)
+        check_store(store_id)
         _check_path_id("agent_id", agent_id)
         h = hub()
         try:
@@ -226,7 +221,7 @@ class AgentApproval(MethodView):
     @blp.response(200, AgentHealthSchema)
     def post(self, body: dict[str, Any], store_id: str, agent_id: str) -> dict[str, Any]:
         """Approve a quarantined agent into a zone: from now on its reports count."""
-        _check_store(store_id)
+        check_store(store_id)
         h = hub()
         try:
             h.topology.approve_agent(agent_id, body["zone_id"], h.clock.now())
