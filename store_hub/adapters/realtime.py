@@ -161,8 +161,7 @@ def register_floor_namespace(
     def on_resync(*_args: object) -> None:
         """Send the floor again to a tablet that thinks it may have missed events."""
         sid: str = request.sid  # type: ignore[attr-defined]
-        session: dict[str, Any] = socketio.server.get_session(sid, namespace=namespace)
-        store_id = session.get("store_id")
+        store_id = socket_session(socketio, sid, namespace).get("store_id")
         if isinstance(store_id, str):
             send_floor(sid, store_id)
 
@@ -233,8 +232,7 @@ def register_tablet_actions(
     def handler(name: str, action: TabletAction) -> Callable[..., dict[str, Any]]:
         def on_action(body: object = None, *_rest: object) -> dict[str, Any]:
             sid: str = request.sid  # type: ignore[attr-defined]
-            session: dict[str, Any] = socketio.server.get_session(sid, namespace=namespace)
-            associate = SignedInAssociate.from_session(session)
+            associate = SignedInAssociate.from_session(socket_session(socketio, sid, namespace))
             if associate is None:
                 return refusal("not_signed_in", "sign in on the tablet first")
             if not isinstance(body, Mapping):
@@ -249,6 +247,19 @@ def register_tablet_actions(
 
     for name, action in actions.items():
         socketio.on_event(name, handler(name, action), namespace=namespace)
+
+
+def socket_session(socketio: SocketIO, sid: str, namespace: str) -> dict[str, Any]:
+    """What on_connect saved for a socket; empty once it has gone.
+
+    An event can still be handled after its socket closed (a tablet leaving the page as it
+    records a card view): treat it as not signed in rather than raise in a server thread.
+    """
+    try:
+        session: dict[str, Any] = socketio.server.get_session(sid, namespace=namespace)
+    except KeyError:
+        return {}
+    return session
 
 
 def refusal(code: str, message: str) -> dict[str, Any]:

@@ -13,7 +13,11 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from clienteling_ui import bp as clienteling_bp
-from store_hub.adapters.realtime import FloorBroadcaster, register_floor_namespace
+from store_hub.adapters.realtime import (
+    FloorBroadcaster,
+    register_floor_namespace,
+    socket_session,
+)
 from tests.fixtures.browser import LiveServer
 from tests.fixtures.tablet_session import TEST_SECRET, associate_of, cookie_header
 
@@ -260,3 +264,10 @@ def test_the_tablet_page_is_served_next_to_the_socket(hub: tuple[Hub, LiveServer
     assert response.status_code == 200
     assert 'data-store-id="s043"' in response.get_data(as_text=True)
     assert state.socketio.async_mode == "threading"
+
+
+def test_an_event_from_a_socket_that_has_gone_reads_as_not_signed_in() -> None:
+    # A tablet leaving the page while it records a card view: the event is handled after the
+    # socket closed, and must not raise in the server's thread.
+    server = SocketIO(Flask(__name__), async_mode="threading")
+    assert socket_session(server, "gone-sid", "/floor") == {}
