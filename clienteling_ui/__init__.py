@@ -30,20 +30,27 @@ NOT_BUILT = "UI assets not built: run scripts/build_ui.sh"
 # Store ids also name MQTT topics and Socket.IO rooms, so keep them to a safe alphabet.
 STORE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
+
 # The page builds every node with textContent and loads nothing from elsewhere, so it can
 # forbid inline script outright: a bug that lets shopper data into markup stays inert.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
+def content_security_policy(image_origins: tuple[str, ...] = ()) -> str:
+    """The pages' CSP; product images may also come from `image_origins` (e.g. a plain-http
+    online store on the shop's own network, as in the demo) besides any https origin."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            " ".join(("img-src 'self' https: data:", *image_origins)),
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 def assets_built() -> bool:
@@ -55,7 +62,9 @@ def _page(template: str, status: int = 200, **context: object) -> ResponseReturn
     """A tablet page with the headers every one of them carries."""
     html = render_template(template, **context)
     headers = {
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Content-Security-Policy": content_security_policy(
+            tuple(current_app.config.get("TABLET_IMAGE_ORIGINS", ()))
+        ),
         "Cache-Control": "no-store",
         # same-origin, not no-referrer: the hub then sees an Origin on its own form posts,
         # and other sites (shopper images) still get no referrer.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, redirect
 from werkzeug.wrappers import Response
 
@@ -25,6 +27,7 @@ from store_hub.api import (
 )
 from store_hub.api.errors import ContractApi
 from store_hub.api.session import SignedInAssociate
+from store_hub.config import HubConfig
 from store_hub.hub import Hub
 from store_hub.operations.associate_offers import AssociateOffers
 from store_hub.operations.associates import is_active
@@ -63,6 +66,7 @@ def create_app(hub: Hub) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=hub.config.tablet_scheme == "https",
         TABLET_IDLE_LOCK_MINUTES=hub.config.tablet_idle_lock_minutes,
+        TABLET_IMAGE_ORIGINS=plain_http_image_origins(hub.config),
     )
     app.extensions["store_hub"] = hub
     api = ContractApi(app)
@@ -111,6 +115,15 @@ def create_app(hub: Hub) -> Flask:
         return redirect(f"/tablet/?store={hub.config.store_id}")
 
     return app
+
+
+def plain_http_image_origins(config: HubConfig) -> tuple[str, ...]:
+    """The reference online store's origin when it is plain http (the demo's, or one on the
+    shop's own network): the tablet's CSP allows images from any https origin only."""
+    url = urlsplit(config.commerce_url)
+    if config.commerce_connector != "reference" or url.scheme != "http" or not url.netloc:
+        return ()
+    return (f"http://{url.netloc}",)
 
 
 def _still_active(hub: Hub, associate: SignedInAssociate) -> bool:

@@ -93,6 +93,21 @@ def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path
         assert arrived["customer_id"].startswith("c00")
         assert filled["profile_status"] == "ok"
         assert filled["profile"]["first_name"]
+        # The demo's product images come from its plain-http reference store: the page's CSP
+        # must let the tablet load them (it allows https images only, besides that origin).
+        images = [
+            item["image_url"]
+            for item in [*filled["wishlist"], *((filled.get("cart") or {}).get("items") or [])]
+            if item.get("image_url")
+        ]
+        img_src = next(
+            directive.split()[1:]
+            for directive in page.headers["Content-Security-Policy"].split("; ")
+            if directive.startswith("img-src ")
+        )
+        for image in images:
+            origin = "/".join(image.split("/", 3)[:3])
+            assert origin.startswith("https:") or origin in img_src, (image, img_src)
         log.seek(0)
         banner = log.read()
         assert f"http://127.0.0.1:{port}/tablet/?store={STORE}" in banner
