@@ -14,8 +14,10 @@
 //   them, and each shows as one muted line ("Purchase history hidden · not shared by the
 //   customer") where the section would be, so "hidden" never reads as "none".
 
+import { cartSection, wishlistSection } from "./card_items.js";
+import { REDEEMABLE, flagsRow, segmentBadges, tierBadge } from "./card_flags.js";
+import { historySection } from "./card_history.js";
 import { helpSection, notesSection } from "./claims.js";
-import { sendOfferButton } from "./offer_send.js";
 import {
   formatDay,
   formatElapsed,
@@ -23,209 +25,18 @@ import {
   initials,
   money,
   parseTime,
-  plural,
-  safeImageUrl,
   serverNow,
   timeFormat,
   titleCase,
 } from "./format.js";
+import { sendOfferButton } from "./offer_send.js";
 
-const MAX_LISTED_ITEMS = 3;
-const KNOWN_TIERS = new Set(["bronze", "silver", "gold", "platinum", "vip"]);
 let nameIds = 0;
 
 export function displayName(card) {
   const profile = card.profile;
   const name = profile ? [profile.first_name, profile.last_name].filter(Boolean).join(" ") : "";
   return name || null;
-}
-
-function thumbnail(item) {
-  const src = safeImageUrl(item.image_url);
-  const swatch = () => {
-    const tile = h("span", { class: "thumb thumb--swatch", "aria-hidden": "true" });
-    const colour = typeof item.colour === "string" ? item.colour.toLowerCase() : "";
-    if (colour && CSS.supports("color", colour)) {
-      tile.classList.add("thumb--colour");
-      tile.style.setProperty("--swatch", colour);
-    } else {
-      tile.textContent = (item.name || "?").charAt(0).toUpperCase();
-    }
-    return tile;
-  };
-  if (!src) return swatch();
-  const img = h("img", {
-    class: "thumb",
-    src,
-    alt: "",
-    width: 56,
-    height: 56,
-    loading: "lazy",
-    decoding: "async",
-    referrerpolicy: "no-referrer",
-  });
-  img.addEventListener("error", () => img.replaceWith(swatch()), { once: true });
-  return img;
-}
-
-function variantText(item) {
-  return [item.size && `Size ${item.size}`, item.colour].filter(Boolean).join(" · ");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Store stock and segments (filled in by the hub from this store's inventory and history)
-
-const SEGMENT_LABELS = {
-  vip: "VIP",
-  new: "New customer",
-  lapsing: "Lapsing",
-  frequent: "Frequent",
-  high_cart_value: "High cart value",
-};
-
-function stockLine(stock) {
-  // Cards from before stock was known carry no stock_here: say nothing rather than "none".
-  if (!stock || typeof stock !== "object") return null;
-  const sizes = stock.sizes && typeof stock.sizes === "object" ? Object.entries(stock.sizes) : [];
-  const counts = sizes.map(([, count]) => Number(count) || 0);
-  const available = Number(stock.available) || 0;
-  const anyHere = available > 0 || counts.some((count) => count > 0);
-  let text = "Not in stock here";
-  if (anyHere) {
-    const parts = sizes.map(([size, count]) => `${size} ×${Number(count) || 0}`);
-    text = `In stock here: ${parts.length ? parts.join(" · ") : `×${available}`}`;
-    if (typeof stock.location === "string" && stock.location) text += ` — ${stock.location}`;
-  }
-  const state = available > 0 ? "yes" : anyHere ? "other" : "none";
-  return h("span", { class: `stock stock--${state}`, "data-testid": "stock-here", text });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flags on the card's head: what an associate should know at a glance. Each says it in words;
-// the colour only repeats it.
-
-function flag(kind, testid, text) {
-  return h("li", { class: `flag flag--${kind}`, "data-testid": testid, "data-flag": kind, text });
-}
-
-function inStockFlag(card) {
-  const count = Number(card.in_stock_here_count) || 0;
-  if (count <= 0) return null;
-  return flag(
-    "in-stock",
-    "in-stock-flag",
-    `${plural(count, "wanted item", "wanted items")} in stock here`,
-  );
-}
-
-function cartFlag(card) {
-  const items = card.cart && Array.isArray(card.cart.items) ? card.cart.items : [];
-  return items.length ? flag("cart", "cart-flag", "Abandoned cart") : null;
-}
-
-// The states a code can still be used from (store_hub.domain.offer_states.REDEEMABLE_FROM).
-const REDEEMABLE = new Set(["sent", "issued", "delivered", "opened"]);
-
-function offerFlag(card) {
-  const offer = card.offer;
-  if (!offer || !offer.code) return null;
-  const status = typeof offer.status === "string" ? offer.status : "sent";
-  if (status === "redeemed") return flag("offer-redeemed", "offer-flag", "Offer redeemed");
-  return REDEEMABLE.has(status) ? flag("offer-sent", "offer-flag", "Offer sent") : null;
-}
-
-function helpedFlag(card, lookUp) {
-  const helper = card.helped_by;
-  if (lookUp || !helper || typeof helper.name !== "string") return null;
-  const mine = helper.associate_id === document.body.dataset.associateId;
-  return flag("helped", "helped-flag", mine ? "You are helping" : `Helped by ${helper.name}`);
-}
-
-function flagsRow(card, lookUp) {
-  const flags = [inStockFlag(card), cartFlag(card), offerFlag(card), helpedFlag(card, lookUp)];
-  const shown = flags.filter(Boolean);
-  if (shown.length === 0) return null;
-  return h("ul", { class: "flags", "data-testid": "flags", "aria-label": "At a glance" }, ...shown);
-}
-
-function segmentBadges(segments) {
-  const list = Array.isArray(segments) ? segments.filter((s) => typeof s === "string" && s) : [];
-  return list.map((segment) =>
-    h("span", {
-      class: `segment segment--${segment.replace(/[^a-z0-9_]/gi, "")}`,
-      "data-testid": "segment",
-      "data-segment": segment,
-      text: SEGMENT_LABELS[segment] || titleCase(segment),
-    }),
-  );
-}
-
-function itemList(items, lineOf) {
-  const list = h("ul", { class: "items", role: "list" });
-  for (const item of items.slice(0, MAX_LISTED_ITEMS)) {
-    const [detail, price] = lineOf(item);
-    list.append(
-      h(
-        "li",
-        { class: "item" },
-        thumbnail(item),
-        h(
-          "span",
-          { class: "item__text" },
-          h("span", { class: "item__name", text: item.name || item.sku || "Item" }),
-          detail ? h("span", { class: "item__detail", text: detail }) : null,
-          stockLine(item.stock_here),
-        ),
-        price ? h("span", { class: "item__price", text: price }) : null,
-      ),
-    );
-  }
-  if (items.length > MAX_LISTED_ITEMS) {
-    list.append(
-      h("li", { class: "item item--more", text: `+${items.length - MAX_LISTED_ITEMS} more` }),
-    );
-  }
-  return list;
-}
-
-function wishlistSection(wishlist) {
-  if (!Array.isArray(wishlist) || wishlist.length === 0) return null;
-  return h(
-    "section",
-    { class: "block", "data-testid": "wishlist", "aria-label": "Wishlist" },
-    h("h3", { class: "block__title", text: `Wishlist · ${wishlist.length}` }),
-    itemList(wishlist, (item) => [variantText(item), money(item.price, item.currency)]),
-  );
-}
-
-function cartSection(cart) {
-  const items = cart && Array.isArray(cart.items) ? cart.items : [];
-  if (items.length === 0) return null;
-  const units = items.reduce((sum, item) => sum + (Number(item.quantity) || 1), 0);
-  const total = money(cart.total, cart.currency);
-  return h(
-    "section",
-    { class: "block block--cart", "data-testid": "cart", "aria-label": "Abandoned online cart" },
-    h("h3", {
-      class: "block__title",
-      text: `Left in online cart · ${plural(units, "item", "items")}`,
-    }),
-    itemList(items, (item) => {
-      const quantity = Number(item.quantity) || 1;
-      const detail = [variantText(item), quantity > 1 ? `× ${quantity}` : ""]
-        .filter(Boolean)
-        .join(" ");
-      return [detail, money(Number(item.unit_price) * quantity, item.currency)];
-    }),
-    total
-      ? h(
-          "p",
-          { class: "cart__total" },
-          h("span", { text: "Cart total" }),
-          h("strong", { "data-testid": "cart-total", text: total }),
-        )
-      : null,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,66 +68,6 @@ function hiddenLine(field, reason) {
     "data-field": field,
     text: `${label} hidden${why}`,
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Purchase history: online orders and in-store receipts, newest first
-
-const MAX_HISTORY_ROWS = 4;
-const CHANNEL_LABELS = { online: "Online", store: "In store" };
-
-function historyEntries(card) {
-  if (Array.isArray(card.history) && card.history.length > 0) return card.history;
-  // A card whose history could not be merged (the store's database was down) still has orders.
-  const orders = Array.isArray(card.orders) ? card.orders : [];
-  return orders.map((order) => ({
-    channel: "online",
-    ref: order.order_id,
-    at: order.placed_at,
-    total: order.total,
-    currency: order.currency,
-  }));
-}
-
-function historyRow(entry) {
-  const at = parseTime(entry.at);
-  const channel = entry.channel === "store" ? "store" : "online";
-  const items = Array.isArray(entry.items) ? entry.items.length : Number(entry.item_count) || 0;
-  const what = [items ? plural(items, "item", "items") : "", money(entry.total, entry.currency)]
-    .filter(Boolean)
-    .join(" · ");
-  return h(
-    "li",
-    { class: "history__row", "data-testid": "history-entry", "data-channel": channel },
-    h("span", { class: "history__date", text: at === null ? "–" : formatDay(at) }),
-    h("span", {
-      class: `history__channel history__channel--${channel}`,
-      text: CHANNEL_LABELS[channel],
-    }),
-    h("span", { class: "history__what", text: what || "–" }),
-  );
-}
-
-function historySection(card) {
-  const entries = historyEntries(card).filter((entry) => entry && typeof entry === "object");
-  if (entries.length === 0) {
-    return h("p", { class: "card__orders", "data-testid": "orders", text: "No previous orders" });
-  }
-  const placed = entries.map((entry) => parseTime(entry.at)).filter((ms) => ms !== null);
-  let title = plural(entries.length, "previous order", "previous orders");
-  if (placed.length > 0) title += ` · last ${formatDay(Math.max(...placed))}`;
-  const list = h("ul", { class: "history__list", role: "list" });
-  for (const entry of entries.slice(0, MAX_HISTORY_ROWS)) list.append(historyRow(entry));
-  if (entries.length > MAX_HISTORY_ROWS) {
-    const more = `+${entries.length - MAX_HISTORY_ROWS} more`;
-    list.append(h("li", { class: "history__row history__row--more", text: more }));
-  }
-  return h(
-    "section",
-    { class: "block history", "data-testid": "history", "aria-label": "Purchase history" },
-    h("h3", { class: "block__title", "data-testid": "orders", text: title }),
-    list,
-  );
 }
 
 const OFFER_LABELS = { sent: "Offer sent", redeemed: "Offer redeemed", expired: "Offer expired" };
@@ -389,15 +140,6 @@ function sizesLine(profile) {
   return parts.length
     ? h("p", { class: "card__sizes", text: `Sizes: ${parts.join(" · ")}` })
     : null;
-}
-
-function tierBadge(profile) {
-  const tier =
-    profile && typeof profile.loyalty_tier === "string" ? profile.loyalty_tier.trim() : "";
-  if (!tier) return null;
-  const slug = tier.toLowerCase().replace(/[^a-z0-9]/g, "");
-  const known = KNOWN_TIERS.has(slug) ? ` tier--${slug}` : "";
-  return h("span", { class: `tier${known}`, "data-testid": "tier", text: titleCase(tier) });
 }
 
 function contactLine(profile) {
