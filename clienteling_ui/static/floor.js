@@ -10,6 +10,7 @@ import { SORT_ZONE, newestFirst, zoneKeyOf } from "./floor_order.js";
 import { mountSortControl, storedSortMode } from "./floor_sort.js";
 import { formatElapsed, h, parseTime, plural, serverNow, setServerTime } from "./format.js";
 import { startIdleLock } from "./idle_lock.js";
+import { openLiveSocket } from "./live_socket.js";
 import { wireOfferSend } from "./offer_send.js";
 import { mountCustomerSearch } from "./search.js";
 import { startVipAlerts } from "./vip_alert.js";
@@ -18,12 +19,8 @@ const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
 const NOT_BUILT = "UI assets not built: run scripts/build_ui.sh";
 const NAMESPACE = "/floor";
 const TICK_MS = 15_000;
-// A floor can fail to come (the hub's snapshot errored): ask again rather than show nothing.
-const SNAPSHOT_RETRY_MS = 8_000;
 // Matches the leave animation in floor.css; the timer covers a missed animationend.
 const LEAVE_MS = 450;
-// After the hub drops the session on purpose (a restart, say), wait before knocking again.
-const SERVER_DISCONNECT_RETRY_MS = 5_000;
 
 const body = document.body;
 const storeId = body.dataset.storeId;
@@ -51,7 +48,6 @@ let zones = [];
 let snapshotPending = true;
 // Events that arrive before the floor they apply to; replayed over it once it lands.
 let heldEvents = [];
-let snapshotTimer = 0;
 let liveSocket = null;
 // Cards this page has shown, so each is recorded once for the audit log (view_card).
 const viewedVisits = new Set();
@@ -83,7 +79,6 @@ function arrange() {
 }
 
 function showFloor(floor) {
-  clearTimeout(snapshotTimer);
   const serverTime = parseTime(floor.server_time);
   if (serverTime !== null) setServerTime(serverTime);
   shoppers.clear();
@@ -214,76 +209,26 @@ function showError(message) {
   ui.error.hidden = false;
 }
 
-function setTransport(name) {
-  body.dataset.transport = name || "";
-}
-
 function connect(io) {
-  let everConnected = false;
-  const socket = io(NAMESPACE, {
-    // WebSocket first; long-polling only if a proxy on the way blocks WebSocket.
-    transports: ["websocket", "polling"],
-    tryAllTransports: true,
-    // The hub admits the tablet by its sign-in session cookie; the store id must match it.
-    auth: { store_id: storeId },
-  });
-
-  const armSnapshotRetry = () => {
-    clearTimeout(snapshotTimer);
-    snapshotTimer = setTimeout(() => {
-      if (snapshotPending && socket.connected) {
-        socket.emit("resync");
-        armSnapshotRetry();
-      }
-    }, SNAPSHOT_RETRY_MS);
-  };
-
-  // The manager builds a new engine for every reconnection, so follow upgrades on each one.
-  socket.io.on("open", () => {
-    const engine = socket.io.engine;
-    setTransport(engine.transport.name);
-    engine.on("upgrade", (transport) => setTransport(transport.name));
-  });
-
-  socket.on("connect", () => {
-    body.dataset.connection = "connected";
-    setTransport(socket.io.engine.transport.name);
-    setStatus("connected", "Live");
-    ui.offline.hidden = true;
-    ui.error.hidden = true;
-    if (everConnected) socket.emit("resync");
-    everConnected = true;
-    armSnapshotRetry();
-  });
-
-  socket.on("disconnect", (reason) => {
-    body.dataset.connection = "disconnected";
-    snapshotPending = true;
-    // Held events belong to a floor that never came; the next floor supersedes them.
-    heldEvents = [];
-    clearTimeout(snapshotTimer);
-    setStatus("offline", "Offline");
-    ui.offline.hidden = false;
-    if (reason === "io server disconnect") {
-      // socket.io only retries by itself after a lost transport. If the hub no longer wants
-      // this tablet, the next attempt is refused and connect_error below says why.
-      setTimeout(() => socket.connect(), SERVER_DISCONNECT_RETRY_MS);
-    }
-  });
-
-  socket.on("connect_error", (error) => {
-    body.dataset.connection = "disconnected";
-    if (!socket.active) {
-      // Refused by the hub (unknown store, say): socket.io will not retry, so say why.
-      setStatus("error", "Not connected");
-      showError(`Cannot show this store's floor: ${error.message}`);
+  const socket = openLiveSocket(io, {
+    namespace: NAMESPACE,
+    storeId,
+    isSnapshotPending: () => snapshotPending,
+    setStatus,
+    offline: ui.offline,
+    onConnect: () => {
+      ui.error.hidden = true;
+    },
+    onDisconnect: () => {
+      snapshotPending = true;
+      // Held events belong to a floor that never came; the next floor supersedes them.
+      heldEvents = [];
+    },
+    onRefused: (message) => {
+      showError(`Cannot show this store's floor: ${message}`);
       if (ui.loading) ui.loading.hidden = true;
-      return;
-    }
-    setStatus("offline", everConnected ? "Offline" : "Connecting…");
-    if (everConnected) ui.offline.hidden = false;
+    },
   });
-
   socket.on("floor", showFloor);
   socket.on("arrived", (card) => onFloorEvent("arrived", card));
   socket.on("card_updated", (card) => onFloorEvent("card_updated", card));

@@ -3,15 +3,12 @@
 // each agent's new row as it changes (at most every 2 s per agent). Approving posts JSON to
 // the hub, which checks the associate's session and role; the change comes back as a push.
 
+import { openLiveSocket } from "./live_socket.js";
 import { h } from "./views-common.js";
 
 const VENDOR_URL = new URL("./vendor/socket.io.esm.min.js", import.meta.url);
 const NAMESPACE = "/it";
 const TICK_MS = 1_000;
-// A snapshot can fail to come (the hub's read errored): ask again rather than show nothing.
-const SNAPSHOT_RETRY_MS = 8_000;
-// After the hub drops the session on purpose (a restart, say), wait before knocking again.
-const SERVER_DISCONNECT_RETRY_MS = 5_000;
 
 const body = document.body;
 const ui = {
@@ -31,7 +28,6 @@ let zones = [];
 // The hub's clock minus ours, so "3 s ago" counts from the hub's idea of now.
 let skewMs = 0;
 let snapshotPending = true;
-let snapshotTimer = 0;
 
 const serverNow = () => Date.now() + skewMs;
 const byId = (a, b) => a.agent_id.localeCompare(b.agent_id);
@@ -190,7 +186,6 @@ function setServerTime(value) {
 }
 
 function showSnapshot(snapshot) {
-  clearTimeout(snapshotTimer);
   snapshotPending = false;
   setServerTime(snapshot.server_time);
   agents.clear();
@@ -224,66 +219,17 @@ function setStatus(kind, text) {
 }
 
 function connect(io) {
-  let everConnected = false;
-  const socket = io(NAMESPACE, {
-    // WebSocket first; long-polling only if a proxy on the way blocks WebSocket.
-    transports: ["websocket", "polling"],
-    tryAllTransports: true,
-    auth: { store_id: body.dataset.storeId },
+  const socket = openLiveSocket(io, {
+    namespace: NAMESPACE,
+    storeId: body.dataset.storeId,
+    isSnapshotPending: () => snapshotPending,
+    setStatus,
+    offline: ui.offline,
+    onDisconnect: () => {
+      snapshotPending = true;
+    },
+    onRefused: (message) => showError(`Cannot show this store's devices: ${message}`),
   });
-
-  const armSnapshotRetry = () => {
-    clearTimeout(snapshotTimer);
-    snapshotTimer = setTimeout(() => {
-      if (snapshotPending && socket.connected) {
-        socket.emit("resync");
-        armSnapshotRetry();
-      }
-    }, SNAPSHOT_RETRY_MS);
-  };
-
-  // The manager builds a new engine for every reconnection, so follow upgrades on each one.
-  socket.io.on("open", () => {
-    const engine = socket.io.engine;
-    body.dataset.transport = engine.transport.name;
-    engine.on("upgrade", (transport) => {
-      body.dataset.transport = transport.name;
-    });
-  });
-
-  socket.on("connect", () => {
-    body.dataset.connection = "connected";
-    body.dataset.transport = socket.io.engine.transport.name;
-    setStatus("connected", "Live");
-    ui.offline.hidden = true;
-    if (everConnected) socket.emit("resync");
-    everConnected = true;
-    armSnapshotRetry();
-  });
-
-  socket.on("disconnect", (reason) => {
-    body.dataset.connection = "disconnected";
-    snapshotPending = true;
-    clearTimeout(snapshotTimer);
-    setStatus("offline", "Offline");
-    ui.offline.hidden = false;
-    if (reason === "io server disconnect") {
-      setTimeout(() => socket.connect(), SERVER_DISCONNECT_RETRY_MS);
-    }
-  });
-
-  socket.on("connect_error", (error) => {
-    body.dataset.connection = "disconnected";
-    if (!socket.active) {
-      // Refused by the hub (signed out, wrong role): socket.io will not retry, so say why.
-      setStatus("error", "Not connected");
-      showError(`Cannot show this store's devices: ${error.message}`);
-      return;
-    }
-    setStatus("offline", everConnected ? "Offline" : "Connecting…");
-    if (everConnected) ui.offline.hidden = false;
-  });
-
   socket.on("agents", showSnapshot);
   socket.on("agents_changed", applyChanges);
   return socket;
