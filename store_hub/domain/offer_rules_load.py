@@ -357,11 +357,23 @@ class _Reader:
                 parsed.append(item)
         return tuple(parsed) if ok else None
 
-    def rule(self, index: int, value: object, default_locale: str) -> OfferRule | None:
-        self.where = f"rule #{index + 1}"
+    def locate(self, kind: str, index: int, value: object, id_pattern: re.Pattern[str]) -> None:
+        """Name errors after the item's id when it has a valid one, else after its position."""
+        self.where = f"{kind} #{index + 1}"
         raw_id = value.get("id") if isinstance(value, Mapping) else None
-        if isinstance(raw_id, str) and _RULE_ID.fullmatch(raw_id):
-            self.where = f"rule {raw_id!r}"
+        if isinstance(raw_id, str) and id_pattern.fullmatch(raw_id):
+            self.where = f"{kind} {raw_id!r}"
+
+    def description(self, value: object) -> str:
+        """An optional free text for people reading the rules."""
+        text = value or ""
+        if not isinstance(text, str) or len(text) > _MAX_TEXT:
+            self.fail("description", f"must be a text of at most {_MAX_TEXT} characters")
+            return ""
+        return text
+
+    def rule(self, index: int, value: object, default_locale: str) -> OfferRule | None:
+        self.locate("rule", index, value, _RULE_ID)
         keys = (
             "id", "description", "enabled", "trigger", "conditions", "offer", "budget",
             "holdout_share",
@@ -371,9 +383,7 @@ class _Reader:
             return None
         before = len(self.errors)
         rule_id = self.text("id", shape["id"], _RULE_ID)
-        description = shape.get("description") or ""
-        if not isinstance(description, str) or len(description) > _MAX_TEXT:
-            self.fail("description", f"must be a text of at most {_MAX_TEXT} characters")
+        description = self.description(shape.get("description"))
         enabled = self.boolean("enabled", shape.get("enabled", True))
         trigger = self.trigger(shape["trigger"])
         conditions = self.conditions(shape.get("conditions"))
@@ -390,7 +400,7 @@ class _Reader:
             budget=cast(Budget, budget),
             holdout_share=cast(Decimal, share),
             enabled=cast(bool, enabled),
-            description=cast(str, description),
+            description=description,
         )
         currency_error = _mixed_currencies(rule)
         if currency_error:
@@ -409,10 +419,7 @@ class _Reader:
         )
 
     def template(self, index: int, value: object, default_locale: str) -> AssociateTemplate | None:
-        self.where = f"template #{index + 1}"
-        raw_id = value.get("id") if isinstance(value, Mapping) else None
-        if isinstance(raw_id, str) and _TEMPLATE_ID.fullmatch(raw_id):
-            self.where = f"template {raw_id!r}"
+        self.locate("template", index, value, _TEMPLATE_ID)
         keys = ("id", "label", "description", "enabled", "offer", "budget")
         shape = self.mapping("", value, keys, ("id", "label", "offer"), label="a template")
         if shape is None:
@@ -426,9 +433,7 @@ class _Reader:
                 f"must be a non-empty text of at most {_MAX_LABEL} characters, what the "
                 f"associate picks from {_got(label)}",
             )
-        description = shape.get("description") or ""
-        if not isinstance(description, str) or len(description) > _MAX_TEXT:
-            self.fail("description", f"must be a text of at most {_MAX_TEXT} characters")
+        description = self.description(shape.get("description"))
         enabled = self.boolean("enabled", shape.get("enabled", True))
         offer = self.offer(shape["offer"], default_locale)
         budget = self.budget(shape.get("budget"))
@@ -440,7 +445,7 @@ class _Reader:
             offer=cast(OfferTemplate, offer),
             budget=cast(Budget, budget),
             enabled=cast(bool, enabled),
-            description=cast(str, description),
+            description=description,
         )
         currency_error = _mixed_currencies(template.as_rule())
         if currency_error:
