@@ -32,7 +32,7 @@ from beacon_agent.settings import example as settings_example
 
 ENV_PREFIX = "BEACON_AGENT_"
 # What the hub may change at run time through the retained config topic.
-REMOTE_KEYS = ("zone", "calibration_offset_db", "report_interval_s")
+REMOTE_KEYS = ("zone", "calibration_offset_db", "report_interval_s", "send_levels")
 
 
 _number = number
@@ -73,6 +73,15 @@ def _uuid(value: Any) -> str | None:
         raise ValueError("must be a UUID like 'f7826da6-4fa2-4e98-8024-bc5b71e0893e'") from None
 
 
+def _flag(value: Any) -> bool:
+    # TOML and JSON carry real booleans; an environment variable can only carry text.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("must be true or false")
+
+
 def _adapter(value: Any) -> str:
     text = _text(value)
     if not (text.startswith("hci") and text[3:].isdigit()):
@@ -107,6 +116,7 @@ class AgentConfig:
     calibration_offset_db: float = _spec(
         0.0, _number(float, -40, 40), "calibration_offset_db = -3.5"
     )
+    send_levels: bool = _spec(False, _flag, "send_levels = true")
     reference_rssi_1m: float | None = _spec(
         None,
         _optional_number(-100, -20),
@@ -177,4 +187,8 @@ def parse_remote(payload: object) -> dict[str, Any]:
         raise ConfigError(f"config message has unsupported version v={version!r}; expected 1")
     # Unknown keys are ignored, not fatal: a newer hub may push keys this agent does not know.
     wanted = {key: payload[key] for key in REMOTE_KEYS if key in payload}
+    # The config message is retained, so it is the hub's whole wish. A hub that does not know
+    # send_levels refuses reports that carry levels; absent must therefore mean off, or a hub
+    # downgraded after asking (the agent saves pushed keys) would lose every report.
+    wanted.setdefault("send_levels", False)
     return _parse_all(wanted, "config message")

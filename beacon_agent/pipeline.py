@@ -39,6 +39,7 @@ def tracking_settings(config: AgentConfig) -> TrackingSettings:
         debounce_s=config.debounce_s,
         min_samples=config.min_samples,
         calibration_offset_db=config.calibration_offset_db,
+        send_levels=config.send_levels,
         reference_rssi_1m=config.reference_rssi_1m,
         path_loss_exponent=config.path_loss_exponent,
     )
@@ -137,13 +138,14 @@ class Pipeline:
             return self._tracker.present_count()
 
     def apply_remote(self, values: Mapping[str, Any]) -> None:
-        """Apply hub-pushed keys (zone, calibration_offset_db, report_interval_s) from now on."""
+        """Apply hub-pushed keys (REMOTE_KEYS) from now on: the next tick uses them."""
         with self._lock:
             self.config = self.config.with_overrides(**values)
             self._tracker.update_settings(
                 replace(
                     self._tracker.settings,
                     calibration_offset_db=self.config.calibration_offset_db,
+                    send_levels=self.config.send_levels,
                 )
             )
         log.info("applied the hub's config: %s", dict(values))
@@ -160,6 +162,7 @@ class Pipeline:
                 "zone": self.config.zone,
                 "calibration_offset_db": self.config.calibration_offset_db,
                 "report_interval_s": self.config.report_interval_s,
+                "send_levels": self.config.send_levels,
                 "advertisements_per_s": round(self._rate.per_second, 1),
                 "tokens_present": self._tracker.present_count(),
                 "last_advertisement_age_s": age,

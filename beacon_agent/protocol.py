@@ -6,6 +6,7 @@ the hub that reads it cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,6 +128,9 @@ class Sighting:
     last_seen: datetime
     tx_power: int | None = None
     distance_m: float | None = None
+    # Opt-in (the hub's config asks for it): each advertisement behind `rssi`, oldest first, as
+    # (ms after first_seen, calibrated dBm), for a hub that tracks position from raw levels.
+    levels: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,54 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+MAX_LEVELS = 64
+MAX_LEVEL_OFFSET_MS = 3_600_000
+
+
+class Levels(fields.Field[tuple[tuple[int, float], ...]]):
+    """[[offset_ms, dbm], ...]: whole ms after first_seen, non-decreasing; dBm in -127..20."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[tuple[int, float], ...]:
+        if not isinstance(value, list):
+            raise ValidationError("levels must be a list of [offset_ms, dbm] pairs")
+        if len(value) > MAX_LEVELS:
+            raise ValidationError(f"levels has {len(value)} entries; at most {MAX_LEVELS}")
+        levels: list[tuple[int, float]] = []
+        previous = 0
+        for index, entry in enumerate(value):
+            where = f"levels[{index}]"
+            if not isinstance(entry, list) or len(entry) != 2:
+                raise ValidationError(f"{where} must be a pair [offset_ms, dbm], got {entry!r}")
+            offset, dbm = entry
+            # bool is an int in Python, not a number on the wire.
+            if (
+                isinstance(offset, bool)
+                or not isinstance(offset, int)
+                or not 0 <= offset <= MAX_LEVEL_OFFSET_MS
+            ):
+                raise ValidationError(
+                    f"{where} offset_ms must be a whole number of ms in 0..{MAX_LEVEL_OFFSET_MS}"
+                    f", got {offset!r}"
+                )
+            if offset < previous:
+                raise ValidationError(
+                    f"{where} offset_ms {offset} is before the previous one ({previous}); "
+                    "levels must be oldest first"
+                )
+            if (
+                isinstance(dbm, bool)
+                or not isinstance(dbm, int | float)
+                or not math.isfinite(dbm)
+                or not -127 <= dbm <= 20
+            ):
+                raise ValidationError(f"{where} dbm must be a number in -127..20, got {dbm!r}")
+            levels.append((offset, float(dbm)))
+            previous = offset
+        return tuple(levels)
+
+
 class SightingSchema(_Strict):
     token = fields.String(
         required=True,
@@ -165,6 +217,7 @@ class SightingSchema(_Strict):
     samples = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     first_seen = UtcDateTime(required=True)
     last_seen = UtcDateTime(required=True)
+    levels = Levels()
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
@@ -220,20 +273,26 @@ def dump_report(report: SightingsReport) -> dict[str, Any]:
         "boot_id": report.boot_id,
         "seq": report.seq,
         "sent_at": format_timestamp(report.sent_at),
-        "sightings": [
-            {
-                "token": s.token,
-                "rssi": round(s.rssi, 1),
-                "tx_power": s.tx_power,
-                "distance_m": None if s.distance_m is None else round(s.distance_m, 2),
-                "samples": s.samples,
-                "first_seen": format_timestamp(s.first_seen),
-                "last_seen": format_timestamp(s.last_seen),
-            }
-            for s in report.sightings
-        ],
+        "sightings": [_dump_sighting(s) for s in report.sightings],
         "departed": list(report.departed),
     }
+
+
+def _dump_sighting(s: Sighting) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "token": s.token,
+        "rssi": round(s.rssi, 1),
+        "tx_power": s.tx_power,
+        "distance_m": None if s.distance_m is None else round(s.distance_m, 2),
+        "samples": s.samples,
+        "first_seen": format_timestamp(s.first_seen),
+        "last_seen": format_timestamp(s.last_seen),
+    }
+    # Only when asked for: a hub that does not know the field refuses it (unknown = RAISE), and
+    # reports of agents not asked stay byte for byte what they were.
+    if s.levels:
+        body["levels"] = [[offset, round(dbm, 1)] for offset, dbm in s.levels]
+    return body
 
 
 def load_report(payload: Any) -> SightingsReport:

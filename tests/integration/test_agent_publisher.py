@@ -23,7 +23,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from beacon_agent.protocol import format_timestamp
+from beacon_agent.protocol import format_timestamp, load_report
 from beacon_agent.spool import Spool
 from store_hub.demo.walks import Visit, advertisements
 from store_hub.domain.eid import compute_eid, eid_token
@@ -328,7 +328,12 @@ def test_retained_hub_config_changes_calibration_and_is_persisted(
     wait_until(lambda: bool(subscriber.reports()))
     assert subscriber.reports()[0]["sightings"][0]["rssi"] == pytest.approx(reference - 4.5)
     state = json.loads((tmp_path / "door-1-state.json").read_text())
-    assert state["config"] == {"calibration_offset_db": -4.5, "zone": "fitting-rooms"}
+    # A config without send_levels means "no levels" (a hub that does not know them).
+    assert state["config"] == {
+        "calibration_offset_db": -4.5,
+        "zone": "fitting-rooms",
+        "send_levels": False,
+    }
     online = [m.payload for m in subscriber.statuses() if m.payload["state"] == "online"]
     assert online[-1]["zone"] == "fitting-rooms"
     assert online[-1]["calibration_offset_db"] == -4.5
@@ -341,3 +346,29 @@ def test_retained_hub_config_changes_calibration_and_is_persisted(
     assert "ignoring a malformed config message" in again.stderr
     wait_until(lambda: bool(subscriber.reports()))
     assert subscriber.reports()[0]["sightings"][0]["rssi"] == pytest.approx(reference - 4.5)
+
+
+def test_a_hub_that_asks_for_levels_gets_them_in_reports_its_schema_accepts(
+    mosquitto: Broker, subscriber: Subscriber, tmp_path: Path
+) -> None:
+    pushed = {"v": 1, "calibration_offset_db": -4.5, "send_levels": True}
+    subscriber.client.publish(
+        f"stores/{STORE}/agents/door-1/config", json.dumps(pushed), qos=1, retain=True
+    ).wait_for_publish(5)
+    result = run_replay(TRACE, agent_config(tmp_path, mosquitto))
+    assert result.returncode == 0, result.stderr
+
+    wait_until(lambda: any(r["departed"] for r in subscriber.reports()))
+    reports = [r for r in subscriber.reports() if r["sightings"]]
+    assert reports
+    for wire in reports:
+        loaded = load_report(wire)  # what the hub's ingest runs
+        for sighting, raw in zip(loaded.sightings, wire["sightings"], strict=True):
+            assert 1 <= len(sighting.levels) <= sighting.samples
+            assert raw["levels"] == [list(level) for level in sighting.levels]
+            offsets = [offset for offset, _ in sighting.levels]
+            assert offsets == sorted(offsets)
+            span = (sighting.last_seen - sighting.first_seen).total_seconds() * 1000
+            assert offsets[-1] == pytest.approx(span, abs=1)
+    online = [m.payload for m in subscriber.statuses() if m.payload["state"] == "online"]
+    assert online[-1]["send_levels"] is True

@@ -57,6 +57,11 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ('adapter = "bt0"', "adapter must be a BlueZ adapter name like 'hci0'"),
         ('ibeacon_uuid = "retail"', "ibeacon_uuid must be a UUID"),
         ("reference_rssi_1m = 5", "reference_rssi_1m must be a number between -100 and -20"),
+        (
+            'send_levels = "yes"',
+            "send_levels must be true or false (got 'yes'); set it like: send_levels = true",
+        ),
+        ("send_levels = 1", "send_levels must be true or false"),
         ('stor_id = "s1"', "unknown key 'stor_id'"),
         ("store_id = [", "is not valid TOML"),
     ],
@@ -94,10 +99,35 @@ def test_hub_pushed_config_takes_only_its_keys_and_validates_them() -> None:
     values = parse_remote(
         {"v": 1, "zone": "till", "calibration_offset_db": -3, "future_key": 1, "store_id": "x"}
     )
-    assert values == {"zone": "till", "calibration_offset_db": -3.0}
+    assert values == {"zone": "till", "calibration_offset_db": -3.0, "send_levels": False}
     with pytest.raises(ConfigError, match="config message: report_interval_s must be a number"):
         parse_remote({"report_interval_s": "fast"})
     with pytest.raises(ConfigError, match="must be a JSON object"):
         parse_remote(["zone"])
     with pytest.raises(ConfigError, match="unsupported version"):
         parse_remote({"v": 2, "zone": "till"})
+
+
+def test_send_levels_is_off_by_default_and_set_by_file_or_environment(tmp_path: Path) -> None:
+    assert AgentConfig().send_levels is False
+    path = tmp_path / "agent.toml"
+    path.write_text("send_levels = true\n")
+    assert load_config(path, environ={}).send_levels is True
+    off = load_config(path, environ={"BEACON_AGENT_SEND_LEVELS": "False"})
+    assert off.send_levels is False
+    with pytest.raises(ConfigError, match=r"environment .*send_levels must be true or false"):
+        load_config(environ={"BEACON_AGENT_SEND_LEVELS": "1"})
+
+
+def test_the_hub_turns_levels_on_and_a_config_without_the_key_turns_them_off() -> None:
+    assert parse_remote({"v": 1, "send_levels": True})["send_levels"] is True
+    # A hub that does not know the key cannot read levels: its config means "off".
+    assert parse_remote({"v": 1, "zone": "till"})["send_levels"] is False
+    with pytest.raises(ConfigError) as error:
+        parse_remote({"v": 1, "send_levels": "on"})
+    assert str(error.value) == (
+        "config error in config message: send_levels must be true or false (got 'on'); "
+        "set it like: send_levels = true"
+    )
+    with pytest.raises(ConfigError, match="send_levels must be true or false"):
+        parse_remote({"v": 1, "send_levels": None})

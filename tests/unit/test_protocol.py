@@ -192,3 +192,65 @@ def test_wire_timestamps_are_utc_milliseconds_and_must_be_aware() -> None:
     assert format_timestamp(T0) == "2026-11-24T10:00:00.100Z"
     with pytest.raises(ValueError, match="timezone-aware"):
         format_timestamp(datetime(2026, 11, 24, 10, 0))
+
+
+# --- optional per-advertisement levels --------------------------------------------------------
+
+WITH_LEVELS = with_change(
+    "sightings.0.levels", [[0, -66.0], [120, -67.5], [120, -80], [1100, -66.2]]
+)
+
+
+def test_dump_without_levels_has_no_levels_key_and_is_unchanged() -> None:
+    sighting = Sighting("eid:0123456789abcdef", -67.4, 9, T0, T1, -59, 2.1)
+    report = SightingsReport("s042", "door-1", "5f0c", 118, T1, (sighting,))
+    wire = dump_report(report)
+    assert "levels" not in wire["sightings"][0]
+    assert json.dumps(wire) == json.dumps(
+        {**EXAMPLE, "sent_at": "2026-11-24T10:00:01.200Z", "departed": []}
+    )
+    assert load_report(json.loads(json.dumps(wire))).sightings[0].levels == ()
+
+
+def test_levels_round_trip_and_load_as_tuples() -> None:
+    levels = ((0, -66.0), (120, -67.5), (120, -80.0), (1100, -66.2))
+    sighting = Sighting("eid:0123456789abcdef", -67.4, 4, T0, T1, -59, 2.1, levels)
+    report = SightingsReport("s042", "door-1", "5f0c", 118, T1, (sighting,))
+    wire = json.loads(json.dumps(dump_report(report)))
+    assert wire["sightings"][0]["levels"] == [[0, -66.0], [120, -67.5], [120, -80.0], [1100, -66.2]]
+    assert list(wire["sightings"][0]) == [*EXAMPLE["sightings"][0], "levels"]
+    loaded = load_report(wire)
+    assert loaded == report
+    assert load_report(WITH_LEVELS).sightings[0].levels == levels
+    assert load_report(with_change("sightings.0.levels", [])).sightings[0].levels == ()
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        ("loud", "levels must be a list of [offset_ms, dbm] pairs"),
+        (None, "may not be null"),
+        ([[0, -60.0]] * 65, "levels has 65 entries; at most 64"),
+        ([[0, -60.0, 1]], "levels[0] must be a pair [offset_ms, dbm]"),
+        ([{"offset_ms": 0, "dbm": -60.0}], "levels[0] must be a pair [offset_ms, dbm]"),
+        ([[0, -60.0], [1.5, -60.0]], "levels[1] offset_ms must be a whole number of ms"),
+        ([["0", -60.0]], "levels[0] offset_ms must be a whole number of ms"),
+        ([[True, -60.0]], "levels[0] offset_ms must be a whole number of ms"),
+        ([[-1, -60.0]], "levels[0] offset_ms must be a whole number of ms in 0..3600000"),
+        ([[3_600_001, -60.0]], "levels[0] offset_ms must be a whole number of ms in 0..3600000"),
+        ([[500, -60.0], [499, -60.0]], "levels[1] offset_ms 499 is before the previous one (500)"),
+        ([[0, "-60"]], "levels[0] dbm must be a number in -127..20"),
+        ([[0, None]], "levels[0] dbm must be a number in -127..20"),
+        ([[0, False]], "levels[0] dbm must be a number in -127..20"),
+        ([[0, -128]], "levels[0] dbm must be a number in -127..20, got -128"),
+        ([[0, 20.5]], "levels[0] dbm must be a number in -127..20"),
+        ([[0, float("nan")]], "levels[0] dbm must be a number in -127..20"),
+        ([[0, float("inf")]], "levels[0] dbm must be a number in -127..20"),
+    ],
+)
+def test_malformed_levels_are_refused_saying_what_is_wrong(levels: Any, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        load_report(with_change("sightings.0.levels", levels))
+    messages = error.value.messages
+    assert isinstance(messages, dict)
+    assert any(message in text for text in messages["sightings"][0]["levels"])

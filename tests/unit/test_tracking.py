@@ -386,3 +386,97 @@ def test_last_advertisement_time_and_non_token_notes() -> None:
 def test_nonsense_settings_are_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         TrackingSettings(**bad)
+
+
+# --- per-advertisement levels (opt-in) ---------------------------------------------------------
+
+LEVELS = replace(SETTINGS, send_levels=True)
+
+
+def test_levels_are_off_by_default() -> None:
+    assert SETTINGS.send_levels is False
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0, -70.0, -65.0], T0 + 3)
+    sighting = only(tracker.collect(T0 + 5)[0])
+    assert sighting.levels == ()
+    assert (
+        "levels"
+        not in dump_report(SightingsReport("s", "a", "b", 0, at(5), (sighting,)))["sightings"][0]
+    )
+
+
+def test_levels_are_each_calibrated_sample_since_the_last_collect_oldest_first() -> None:
+    tracker = present_tracker(settings=replace(LEVELS, calibration_offset_db=1.3))
+    hear(tracker, EID, [-60.0, -62.5, -71.0], T0 + 3.25, step=0.25)
+    sighting = only(tracker.collect(T0 + 4)[0])
+    # Offsets are ms after first_seen; the -71 fade is in the levels though the filter drops it.
+    assert sighting.first_seen == at(3.25)
+    assert sighting.levels == ((0, -58.7), (250, -61.2), (500, -69.7))
+    assert sighting.rssi == pytest.approx(-59.9, abs=0.5)
+    assert sighting.samples == 3
+
+
+def test_level_offsets_are_whole_milliseconds_and_reset_after_each_collect() -> None:
+    tracker = present_tracker(settings=LEVELS)
+    hear(tracker, EID, [-60.0] * 10, T0 + 3, step=0.1)
+    first = only(tracker.collect(T0 + 4)[0])
+    assert [offset for offset, _ in first.levels] == [n * 100 for n in range(10)]
+    hear(tracker, EID, [-61.0, -62.0], T0 + 4.5, step=0.333)
+    second = only(tracker.collect(T0 + 5)[0])
+    assert second.first_seen == at(4.5)
+    assert second.levels == ((0, -61.0), (333, -62.0))
+    assert tracker.collect(T0 + 6) == ((), ())  # not heard since: no sighting, no levels
+
+
+def test_levels_are_clamped_to_the_wire_range_like_rssi() -> None:
+    loud = present_tracker(settings=replace(LEVELS, calibration_offset_db=40.0))
+    hear(loud, EID, [-10.0, -25.0], T0 + 3)
+    assert only(loud.collect(T0 + 4)[0]).levels == ((0, 20.0), (500, 15.0))
+    quiet = present_tracker(settings=replace(LEVELS, calibration_offset_db=-40.0))
+    hear(quiet, EID, [-100.0, -80.0], T0 + 3)
+    assert only(quiet.collect(T0 + 4)[0]).levels == ((0, -127.0), (500, -120.0))
+
+
+def test_at_most_64_levels_the_newest() -> None:
+    tracker = TokenTracker(replace(LEVELS, window_size=100, window_s=30.0))
+    values = [-40.0 - 0.5 * n for n in range(80)]
+    hear(tracker, EID, values, T0, step=0.1)
+    sighting = only(tracker.collect(T0 + 8)[0])
+    assert sighting.samples == 80
+    assert len(sighting.levels) == 64
+    assert sighting.levels[0] == (1600, -48.0)
+    assert sighting.levels[-1] == (7900, -79.5)
+
+
+def test_a_report_interval_longer_than_the_window_sends_the_windows_newest_levels() -> None:
+    tracker = present_tracker(settings=LEVELS)
+    hear(tracker, EID, [-60.0] * 10, T0 + 3, step=1.0)
+    sighting = only(tracker.collect(T0 + 13)[0])
+    # window_s = 4: samples older than 4 s before the newest are no longer held.
+    assert sighting.samples == 10
+    assert [offset for offset, _ in sighting.levels] == [5000, 6000, 7000, 8000, 9000]
+
+
+def test_a_clock_stepped_back_keeps_offsets_non_decreasing_and_valid_on_the_wire() -> None:
+    tracker = present_tracker(settings=LEVELS)
+    for moment in (3.0, 3.5, 3.2, 3.8):
+        tracker.observe(EID, -60.0, T0 + moment)
+    sighting = only(tracker.collect(T0 + 4)[0])
+    assert [offset for offset, _ in sighting.levels] == [0, 500, 500, 800]
+    report = SightingsReport("s042", "door-1", "b", 0, at(4), (sighting,))
+    loaded = load_report(json.loads(json.dumps(dump_report(report)))).sightings[0]
+    assert loaded.levels == sighting.levels
+    # Stepped forward by two hours: the silence restarts the window and the offset is clamped.
+    tracker.observe(EID, -61.0, T0 + 5)
+    tracker.observe(EID, -62.0, T0 + 5 + 7200)
+    assert only(tracker.collect(T0 + 5 + 7201)[0]).levels == ((3_600_000, -62.0),)
+
+
+def test_levels_can_be_turned_on_at_run_time_from_the_next_collect() -> None:
+    tracker = present_tracker()
+    hear(tracker, EID, [-60.0] * 2, T0 + 3)
+    tracker.update_settings(LEVELS)
+    assert only(tracker.collect(T0 + 4)[0]).levels == ((0, -60.0), (500, -60.0))
+    tracker.update_settings(SETTINGS)
+    hear(tracker, EID, [-60.0] * 2, T0 + 4)
+    assert only(tracker.collect(T0 + 5)[0]).levels == ()
