@@ -59,6 +59,13 @@ function number(value, digits = 0) {
   return value === null || value === undefined ? "–" : Number(value).toFixed(digits);
 }
 
+// Where IT measured the device, in the zones' frame; the position tracker uses it.
+function position(agent) {
+  const placed = typeof agent.x_m === "number" && typeof agent.y_m === "number";
+  const text = placed ? `x ${agent.x_m.toFixed(1)} m, y ${agent.y_m.toFixed(1)} m` : "position not set";
+  return h("div", { class: "muted", "data-testid": "position", text });
+}
+
 function healthOf(agent) {
   if (agent.state === "online") return agent.gaps > 0 ? "degraded" : "healthy";
   return agent.state === "offline" ? "offline" : "unknown";
@@ -71,7 +78,7 @@ function agentRow(agent) {
     "tr",
     { "data-testid": "agent-row", "data-agent-id": agent.agent_id, "data-health": health },
     h("th", { scope: "row", text: agent.agent_id }),
-    h("td", { text: agent.zone_name || agent.zone_id || "–" }),
+    h("td", {}, agent.zone_name || agent.zone_id || "–", position(agent)),
     h("td", {}, h("span", { class: `pill pill--${health}`, "data-testid": "health", text: health })),
     since("td", agent.last_report_at),
     h("td", { "data-testid": "adverts", text: number(t.advertisements_per_s, 1) }),

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from beacon_agent.protocol import TopicError, _check_id
 from store_hub.adapters.db import repositories as repo
@@ -18,8 +18,11 @@ from store_hub.operations.topology import (
     APPROVED,
     QUARANTINED,
     ZONE_KINDS,
+    Bounds,
     UnknownAgent,
     UnknownZone,
+    bounds_of,
+    check_bounds,
 )
 
 blp = Blueprint(
@@ -41,6 +44,34 @@ class ZoneBodySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ZONE_KINDS))
     x_m = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_POSITION)
     y_m = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_POSITION)
+    bounds_m = fields.List(
+        fields.Float(allow_nan=False, validate=_POSITION),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(
+            equal=4, error="must be four numbers [x0, y0, x1, y1], got {input}"
+        ),
+        metadata={
+            "description": "the zone's rectangle on the floor, metres in the agents' frame: "
+            "[x0, y0, x1, y1] with x0 < x1 and y0 < y1; left out or null clears it"
+        },
+    )
+
+    @validates_schema
+    def _corners_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        # Runs only once each number passed on its own (marshmallow skips it on field errors).
+        bounds = data.get("bounds_m")
+        if bounds is None:
+            return
+        try:
+            check_bounds(_bounds(bounds))
+        except ValueError as exc:
+            raise ValidationError(str(exc), field_name="bounds_m") from exc
+
+
+def _bounds(values: list[float]) -> Bounds:
+    x0, y0, x1, y1 = values
+    return (x0, y0, x1, y1)
 
 
 class ZoneSchema(Schema):
@@ -50,10 +81,62 @@ class ZoneSchema(Schema):
     kind = fields.String()
     x_m = fields.Float(allow_none=True, metadata={"description": "floor position, metres"})
     y_m = fields.Float(allow_none=True, metadata={"description": "floor position, metres"})
+    bounds_m = fields.Method(
+        "_bounds_m",
+        metadata={
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 4,
+            "maxItems": 4,
+            "nullable": True,
+            "description": "[x0, y0, x1, y1]: the zone's rectangle in metres, null until drawn",
+        },
+    )
     updated_at = fields.DateTime()
 
+    def _bounds_m(self, zone: Zone) -> list[float] | None:
+        bounds = bounds_of(zone)
+        return None if bounds is None else list(bounds)
 
-class AgentBodySchema(Schema):
+
+class _FloorPositionMixin(Schema):
+    """An agent's optional floor position: metres in the zones' frame, both or neither."""
+
+    x_m = fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=_POSITION,
+        metadata={"description": "floor position, metres, in the zones' frame; with y_m"},
+    )
+    y_m = fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=_POSITION,
+        metadata={"description": "floor position, metres, in the zones' frame; with x_m"},
+    )
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        # Half a position would place the device on a line, not a point: refuse it.
+        x_m, y_m = data.get("x_m"), data.get("y_m")
+        if (x_m is None) != (y_m is None):
+            missing, given = ("y_m", "x_m") if y_m is None else ("x_m", "y_m")
+            raise ValidationError(
+                f"{missing} is missing: a floor position needs both x_m and y_m ({given} was "
+                "given), or neither",
+                field_name=missing,
+            )
+
+
+def _position(body: dict[str, Any]) -> tuple[float, float] | None:
+    """Take x_m/y_m out of a loaded body as one position (the schema made them both or neither)."""
+    x_m, y_m = body.pop("x_m", None), body.pop("y_m", None)
+    return None if x_m is None or y_m is None else (x_m, y_m)
+
+
+class AgentBodySchema(_FloorPositionMixin):
     zone_id = fields.String(required=True, validate=_ID)
     # The same bounds beacon_agent.config.parse_remote enforces, so a pushed config always applies.
     calibration_offset_db = fields.Float(
@@ -64,7 +147,7 @@ class AgentBodySchema(Schema):
     )
 
 
-class ApproveBodySchema(Schema):
+class ApproveBodySchema(_FloorPositionMixin):
     zone_id = fields.String(required=True, validate=_ID)
 
 
@@ -92,6 +175,8 @@ class AgentHealthSchema(Schema):
     zone_name = fields.String(allow_none=True)
     calibration_offset_db = fields.Float()
     report_interval_s = fields.Float(allow_none=True)
+    x_m = fields.Float(allow_none=True, metadata={"description": "floor position, metres"})
+    y_m = fields.Float(allow_none=True, metadata={"description": "floor position, metres"})
     registered_at = fields.DateTime(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
     first_seen_at = fields.DateTime(allow_none=True)
@@ -163,11 +248,16 @@ class ZoneItem(MethodView):
     @blp.response(200, ZoneSchema)
     @blp.alt_response(201, schema=ZoneSchema, description="the zone was created")
     def put(self, body: dict[str, Any], store_id: str, zone_id: str) -> Any:
-        """Create or change a zone (display name, kind, floor position in metres)."""
+        """Create or change a zone (display name, kind, floor position and rectangle in metres).
+
+        Every setting is replaced: one left out is cleared (no point, no rectangle).
+        """
         check_store(store_id)
         _check_path_id("zone_id", zone_id)
         h = hub()
-        zone, created = h.topology.put_zone(zone_id, **body, now=h.clock.now())
+        bounds_m = body.pop("bounds_m")
+        bounds = None if bounds_m is None else _bounds(bounds_m)
+        zone, created = h.topology.put_zone(zone_id, **body, now=h.clock.now(), bounds=bounds)
         return zone, 201 if created else 200
 
 
@@ -201,14 +291,18 @@ class AgentItem(MethodView):
     def put(self, body: dict[str, Any], store_id: str, agent_id: str) -> Any:
         """Register an agent (approved at once) or change its zone and settings.
 
+        Every setting is replaced: one left out goes back to its default (no floor position).
         The hub then publishes the agent's retained config (zone, calibration offset, report
-        interval) on its MQTT config topic.
+        interval, whether to send levels) on its MQTT config topic.
         """
         check_store(store_id)
         _check_path_id("agent_id", agent_id)
         h = hub()
+        position = _position(body)
         try:
-            _, created = h.topology.register_agent(agent_id, **body, now=h.clock.now())
+            _, created = h.topology.register_agent(
+                agent_id, **body, now=h.clock.now(), position=position
+            )
         except UnknownZone:
             _unknown_zone(store_id, body["zone_id"])
         return _agent_view(agent_id), 201 if created else 200
@@ -220,11 +314,16 @@ class AgentApproval(MethodView):
     @blp.arguments(ApproveBodySchema)
     @blp.response(200, AgentHealthSchema)
     def post(self, body: dict[str, Any], store_id: str, agent_id: str) -> dict[str, Any]:
-        """Approve a quarantined agent into a zone: from now on its reports count."""
+        """Approve a quarantined agent into a zone: from now on its reports count.
+
+        With `x_m` and `y_m` it is placed on the floor too; without them it keeps its position.
+        """
         check_store(store_id)
         h = hub()
         try:
-            h.topology.approve_agent(agent_id, body["zone_id"], h.clock.now())
+            h.topology.approve_agent(
+                agent_id, body["zone_id"], h.clock.now(), position=_position(body)
+            )
         except UnknownZone:
             _unknown_zone(store_id, body["zone_id"])
         except UnknownAgent:

@@ -213,6 +213,8 @@ def health_view(
                 "zone_name": topology.zone_name(agent.zone_id),
                 "calibration_offset_db": agent.calibration_offset_db,
                 "report_interval_s": agent.report_interval_s,
+                "x_m": agent.x_m,
+                "y_m": agent.y_m,
                 "registered_at": agent.registered_at,
                 "approved_at": agent.approved_at,
                 "first_seen_at": agent.first_seen_at,

@@ -3,6 +3,8 @@
 IT registers zones and agents through the API; an agent the hub hears before IT registered it is
 recorded as quarantined. The ingest asks `placement(agent_id)` once per report, a single dict
 look-up on a snapshot that each change replaces whole, so readers never see half an update.
+The snapshot's `version` goes up with each replacement, so the ingest can tell cheaply when to
+rebuild what it derives from the topology (the floor plan of agents' positions).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ ZONE_KINDS = ("entrance", "fitting_room", "till", "department", "other")
 APPROVED = "approved"
 QUARANTINED = "quarantined"
 T = TypeVar("T")
+# A zone's rectangle on the floor: (x0, y0, x1, y1) in metres, x0 < x1 and y0 < y1.
+Bounds = tuple[float, float, float, float]
 
 
 class ConfigPublisher(Protocol):
@@ -57,6 +61,8 @@ class Placement:
 
     approved: bool
     zone_id: str | None
+    # Metres in the zones' frame; None until IT measures where the device is.
+    position: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,33 @@ class _Snapshot:
     placements: dict[str, Placement]
     zone_names: dict[str, str]
     configs: dict[str, dict[str, Any]]
+    floor_positions: dict[str, tuple[float, float]]
+    zone_bounds: dict[str, Bounds]
+    version: int
+
+
+def agent_position(agent: Agent) -> tuple[float, float] | None:
+    """The agent's floor position, or None unless IT set both coordinates."""
+    if agent.x_m is None or agent.y_m is None:
+        return None
+    return (agent.x_m, agent.y_m)
+
+
+def bounds_of(zone: Zone) -> Bounds | None:
+    """The zone's rectangle on the floor, or None unless IT drew all four sides."""
+    if zone.x0_m is None or zone.y0_m is None or zone.x1_m is None or zone.y1_m is None:
+        return None
+    return (zone.x0_m, zone.y0_m, zone.x1_m, zone.y1_m)
+
+
+def check_bounds(bounds: Bounds) -> None:
+    """Refuse a rectangle whose corners are not (lower x, lower y, higher x, higher y)."""
+    x0, y0, x1, y1 = bounds
+    # Written as "not <" so NaN is refused too.
+    if not x0 < x1:
+        raise ValueError(f"x0 ({x0}) must be less than x1 ({x1}): bounds are [x0, y0, x1, y1]")
+    if not y0 < y1:
+        raise ValueError(f"y0 ({y0}) must be less than y1 ({y1}): bounds are [x0, y0, x1, y1]")
 
 
 def agent_config(agent: Agent) -> dict[str, Any]:
@@ -72,6 +105,8 @@ def agent_config(agent: Agent) -> dict[str, Any]:
         "v": 1,
         "zone": agent.zone_id,
         "calibration_offset_db": agent.calibration_offset_db,
+        # Always sent, false too: an agent whose position was cleared must stop sending levels.
+        "send_levels": agent_position(agent) is not None,
     }
     # Unset means "keep the agent's own": the agent applies only the keys it is sent.
     if agent.report_interval_s is not None:
@@ -113,7 +148,7 @@ class Topology:
         self._store_id = store_id
         self._publisher = publisher
         self._refresh_lock = threading.Lock()
-        self._snapshot = _Snapshot({}, {}, {})
+        self._snapshot = _Snapshot({}, {}, {}, {}, {}, 0)
         self._watchers: list[TopologyWatcher] = []
 
     def watch(self, watcher: TopologyWatcher) -> None:
@@ -130,17 +165,43 @@ class Topology:
         with self._refresh_lock, self._db.transaction() as session:
             zones = repo.zones(session, self._store_id)
             agents = repo.agents(session, self._store_id)
+            placements = {
+                a.agent_id: Placement(a.approval == APPROVED, a.zone_id, agent_position(a))
+                for a in agents
+            }
             self._snapshot = _Snapshot(
-                placements={
-                    a.agent_id: Placement(a.approval == APPROVED, a.zone_id) for a in agents
-                },
+                placements=placements,
                 zone_names={z.zone_id: z.name for z in zones},
                 configs={a.agent_id: agent_config(a) for a in agents if a.approval == APPROVED},
+                floor_positions={
+                    agent_id: p.position
+                    for agent_id, p in placements.items()
+                    if p.approved and p.zone_id is not None and p.position is not None
+                },
+                zone_bounds={
+                    z.zone_id: bounds for z in zones if (bounds := bounds_of(z)) is not None
+                },
+                version=self._snapshot.version + 1,
             )
 
     def placement(self, agent_id: str) -> Placement | None:
-        """The agent's approval and zone; None if the hub has never heard of it."""
+        """The agent's approval, zone and position; None if the hub has never heard of it."""
         return self._snapshot.placements.get(agent_id)
+
+    @property
+    def version(self) -> int:
+        """Goes up each time the snapshot is replaced; read it before `floor_positions()`."""
+        return self._snapshot.version
+
+    def floor_positions(self) -> dict[str, tuple[float, float]]:
+        """Approved agents that have a zone and a floor position, by agent id."""
+        # A copy: the snapshot is shared by every reader and must never change in place.
+        return dict(self._snapshot.floor_positions)
+
+    def zone_bounds(self) -> dict[str, Bounds]:
+        """Zones whose rectangle IT drew, by zone id; read `version` first, as for positions."""
+        # A copy, for the same reason as floor_positions().
+        return dict(self._snapshot.zone_bounds)
 
     def zone_name(self, zone_id: str | None) -> str | None:
         """A zone's display name (the zone id if the zone has none cached)."""
@@ -161,10 +222,17 @@ class Topology:
         x_m: float | None,
         y_m: float | None,
         now: datetime,
+        bounds: Bounds | None = None,
     ) -> tuple[Zone, bool]:
-        """Create or change a zone; True if it was created."""
+        """Create or change a zone; True if it was created.
+
+        Every setting is replaced: bounds None clears the zone's rectangle, as x_m/y_m None
+        clear its point.
+        """
         if kind not in ZONE_KINDS:
             raise ValueError(f"zone kind must be one of {', '.join(ZONE_KINDS)}")
+        if bounds is not None:
+            check_bounds(bounds)
 
         def work(session: Session) -> tuple[Zone, bool]:
             zone = session.get(Zone, (self._store_id, zone_id))
@@ -173,6 +241,9 @@ class Topology:
                 zone = Zone(store_id=self._store_id, zone_id=zone_id)
                 session.add(zone)
             zone.name, zone.kind, zone.x_m, zone.y_m, zone.updated_at = name, kind, x_m, y_m, now
+            zone.x0_m, zone.y0_m, zone.x1_m, zone.y1_m = (
+                bounds if bounds is not None else (None, None, None, None)
+            )
             return zone, created
 
         result = self._write(work)
@@ -187,8 +258,12 @@ class Topology:
         calibration_offset_db: float,
         report_interval_s: float | None,
         now: datetime,
+        position: tuple[float, float] | None = None,
     ) -> tuple[Agent, bool]:
-        """Register (or change) an agent; IT registering it approves it. True if created."""
+        """Register (or change) an agent; IT registering it approves it. True if created.
+
+        Like the other settings, the position is replaced: None clears it.
+        """
 
         def work(session: Session) -> tuple[Agent, bool]:
             self._require_zone(session, zone_id)
@@ -200,6 +275,7 @@ class Topology:
             self._approve(agent, zone_id, now)
             agent.calibration_offset_db = calibration_offset_db
             agent.report_interval_s = report_interval_s
+            agent.x_m, agent.y_m = position if position is not None else (None, None)
             return agent, created
 
         agent, created = self._write(work)
@@ -208,8 +284,18 @@ class Topology:
         self._tell(lambda watcher: watcher.agents_changed([agent_id]))
         return agent, created
 
-    def approve_agent(self, agent_id: str, zone_id: str, now: datetime) -> Agent:
-        """Approve a quarantined agent into a zone (or move an approved one)."""
+    def approve_agent(
+        self,
+        agent_id: str,
+        zone_id: str,
+        now: datetime,
+        position: tuple[float, float] | None = None,
+    ) -> Agent:
+        """Approve a quarantined agent into a zone (or move an approved one).
+
+        A position places it on the floor too; None keeps the one it has, as approving keeps
+        the other settings.
+        """
 
         def work(session: Session) -> Agent:
             self._require_zone(session, zone_id)
@@ -217,6 +303,8 @@ class Topology:
             if agent is None:
                 raise UnknownAgent(agent_id)
             self._approve(agent, zone_id, now)
+            if position is not None:
+                agent.x_m, agent.y_m = position
             return agent
 
         agent = self._write(work)

@@ -79,6 +79,7 @@ def test_it_view_shows_quarantine_approval_telemetry_and_reports_live(
     row = page.locator(f'{ROWS}[data-agent-id="door-1"]')
     expect(row).to_have_attribute("data-health", "healthy")
     expect(row).to_contain_text("Entrance")
+    expect(row.get_by_test_id("position")).to_have_text("position not set")
     expect(page.get_by_test_id("pending-empty")).to_be_visible()
 
     # A report is counted on the ingest's tick; "last report" then counts up on the tablet.
@@ -95,6 +96,10 @@ def test_it_view_shows_quarantine_approval_telemetry_and_reports_live(
     expect(row.get_by_test_id("spool")).to_have_text("7")
     expect(row.get_by_test_id("adverts")).to_have_text("12.5")
     expect(row.get_by_test_id("restarts")).to_have_text("2")
+
+    # IT measures where the device is: the row shows it, live.
+    hub.topology.register_agent("door-1", "entrance", 0.0, None, now, position=(12.0, 4.5))
+    expect(row.get_by_test_id("position")).to_have_text("x 12.0 m, y 4.5 m")
     save_screenshot(page, "it-view-live")
 
 

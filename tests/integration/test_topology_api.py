@@ -153,6 +153,88 @@ def test_zone_crud(store: Store) -> None:
         ("fit-1", "Fitting room 1", "fitting_room", None, None),
     ]
     assert store.get("/zones/fit-1").json()["name"] == "Fitting room 1"
+    assert [z["bounds_m"] for z in zones] == [None, None]
+
+
+def test_a_zone_rectangle_is_kept_read_back_and_cleared_by_a_put_without_it(
+    store: Store,
+) -> None:
+    topology = store.hub.topology
+    body = {"name": "Fitting room 1", "kind": "fitting_room", "bounds_m": [4, -2.5, 9.75, 3]}
+    created = store.put("/zones/fit-1", body)
+    assert created.status_code == 201, created.text
+    assert created.json()["bounds_m"] == [4.0, -2.5, 9.75, 3.0]
+    assert store.get("/zones/fit-1").json()["bounds_m"] == [4.0, -2.5, 9.75, 3.0]
+    assert store.put("/zones/till", {"name": "Tills", "kind": "till"}).status_code == 201
+    listed = {z["zone_id"]: z["bounds_m"] for z in store.get("/zones").json()}
+    assert listed == {"fit-1": [4.0, -2.5, 9.75, 3.0], "till": None}
+    assert topology.zone_bounds() == {"fit-1": (4.0, -2.5, 9.75, 3.0)}
+
+    # Redrawn: the tracker sees the new rectangle, and the version tells it to rebuild.
+    before = topology.version
+    redrawn = store.put("/zones/fit-1", {**body, "bounds_m": [4, -2.5, 12, 3]})
+    assert redrawn.status_code == 200, redrawn.text
+    assert topology.version > before
+    assert topology.zone_bounds() == {"fit-1": (4.0, -2.5, 12.0, 3.0)}
+
+    # A PUT is the whole zone, as for x_m/y_m: without bounds_m (or with null) it has none.
+    for cleared_body in (
+        {"name": "Fitting room 1", "kind": "fitting_room"},
+        {**body, "bounds_m": None},
+    ):
+        store.put("/zones/fit-1", body)
+        before = topology.version
+        cleared = store.put("/zones/fit-1", cleared_body)
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["bounds_m"] is None
+        assert store.get("/zones/fit-1").json()["bounds_m"] is None
+        assert topology.version > before
+        assert topology.zone_bounds() == {}
+
+
+@pytest.mark.parametrize(
+    ("bounds", "reason"),
+    [
+        ([0, 0, 1], "must be four numbers [x0, y0, x1, y1]"),
+        ([0, 0, 1, 1, 2], "must be four numbers [x0, y0, x1, y1]"),
+        ([], "must be four numbers [x0, y0, x1, y1]"),
+        ([3, 0, 1, 1], "x0 (3.0) must be less than x1 (1.0)"),
+        ([1, 0, 1, 1], "x0 (1.0) must be less than x1 (1.0)"),
+        ([0, 5, 1, 5], "y0 (5.0) must be less than y1 (5.0)"),
+        ([0, 0, 1, 10_001], "less than or equal to 10000"),
+        ([-10_001, 0, 1, 1], "greater than or equal to -10000"),
+        ([0, "NaN", 1, 1], "nan or infinity"),
+        ([0, 0, "Infinity", 1], "nan or infinity"),
+        ([0, 0, "left", 1], "Not a valid number"),
+        ("0,0,1,1", "Not a valid list"),
+    ],
+)
+def test_bad_zone_bounds_are_422_with_the_reason(store: Store, bounds: Any, reason: str) -> None:
+    entrance(store)
+    before = store.hub.topology.version
+    body = {"name": "Entrance", "kind": "entrance", "bounds_m": bounds}
+    response = store.put("/zones/entrance", body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert list(error["details"]["json"]) == ["bounds_m"]
+    assert reason in json.dumps(error["details"]["json"]["bounds_m"])
+    # Nothing was written: the zone keeps what it had.
+    assert store.get("/zones/entrance").json()["bounds_m"] is None
+    assert store.hub.topology.version == before
+
+
+def test_a_bare_nan_in_zone_bounds_is_422(store: Store) -> None:
+    # Python's JSON reader takes the non-standard NaN token: the schema must still refuse it.
+    response = requests.put(
+        f"{store.api}/zones/entrance",
+        data='{"name": "Entrance", "kind": "entrance", "bounds_m": [0, NaN, 1, 1]}',
+        headers={**IT, "Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert response.status_code == 422, response.text
+    assert "nan or infinity" in json.dumps(response.json()["error"]["details"]["json"]["bounds_m"])
+    assert store.get("/zones/entrance").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -167,6 +249,10 @@ def test_zone_crud(store: Store) -> None:
         ("/agents/door-1", {"zone_id": "entrance", "calibration_offset_db": 41}, "calibration"),
         ("/agents/door-1", {"zone_id": "entrance", "report_interval_s": 0}, "report_interval"),
         ("/agents/door-1", {"zone_id": "nowhere"}, "zone_id"),
+        ("/agents/door-1", {"zone_id": "entrance", "x_m": 10_001, "y_m": 0}, "x_m"),
+        ("/agents/door-1", {"zone_id": "entrance", "x_m": 1, "y_m": -10_001}, "y_m"),
+        ("/agents/door-1", {"zone_id": "entrance", "x_m": "NaN", "y_m": 1}, "x_m"),
+        ("/agents/door-1", {"zone_id": "entrance", "x_m": "left", "y_m": 1}, "x_m"),
     ],
 )
 def test_bad_bodies_are_422_naming_the_field(
@@ -221,16 +307,24 @@ def test_registering_an_agent_publishes_its_retained_config(
             "zone": "entrance",
             "calibration_offset_db": -3.5,
             "report_interval_s": 2.0,
+            "send_levels": False,
         }
-        assert parse_remote(payload) == {
-            "zone": "entrance",
-            "calibration_offset_db": -3.5,
-            "report_interval_s": 2.0,
-        }
+        # What the agent applies (a newer agent may also take send_levels).
+        remote = parse_remote(payload)
+        assert (remote["zone"], remote["calibration_offset_db"], remote["report_interval_s"]) == (
+            "entrance",
+            -3.5,
+            2.0,
+        )
         # A change is published at once to the connected agent.
         assert store.put("/agents/door-1", {"zone_id": "entrance"}).status_code == 200
         changed = json.loads(received.get(timeout=5).payload)
-        assert changed == {"v": 1, "zone": "entrance", "calibration_offset_db": 0.0}
+        assert changed == {
+            "v": 1,
+            "zone": "entrance",
+            "calibration_offset_db": 0.0,
+            "send_levels": False,
+        }
     finally:
         listener.disconnect()
         listener.loop_stop()
@@ -361,3 +455,133 @@ def test_openapi_documents_the_topology_paths(store: Store) -> None:
         "/api/v1/stores/{store_id}/agents/{agent_id}",
         "/api/v1/stores/{store_id}/agents/{agent_id}/approve",
     } <= set(spec["paths"])
+
+
+class ConfigListener:
+    """Subscribes to one agent's retained config topic, as the agent itself does."""
+
+    def __init__(self, broker: Broker, agent_id: str) -> None:
+        self.received: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.client = persistent_client(f"{agent_id}-listener-{free_port()}")
+        self.client.on_message = lambda _c, _u, message: self.received.put(message)
+        address = BrokerAddress.parse(broker.url)
+        self.client.connect(address.host, address.port)
+        self.client.subscribe(agent_topic("", STORE, agent_id, CONFIG), qos=1)
+        self.client.loop_start()
+
+    def next(self) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(self.received.get(timeout=5).payload)
+        return payload
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_an_agent_placed_on_the_floor_is_told_to_send_levels(
+    store: Store, mosquitto: Broker
+) -> None:
+    entrance(store)
+    body = {"zone_id": "entrance", "x_m": 12.0, "y_m": 4.5}
+    response = store.put("/agents/door-1", body)
+    assert response.status_code == 201, response.text
+    assert (response.json()["x_m"], response.json()["y_m"]) == (12.0, 4.5)
+    assert (store.health("door-1")["x_m"], store.health("door-1")["y_m"]) == (12.0, 4.5)
+    [listed] = store.get("/agents").json()
+    assert (listed["x_m"], listed["y_m"]) == (12.0, 4.5)
+    assert store.hub.topology.floor_positions() == {"door-1": (12.0, 4.5)}
+
+    listener = ConfigListener(mosquitto, "door-1")
+    try:
+        # Retained: an agent that connects afterwards is told too.
+        placed = listener.next()
+        assert placed["send_levels"] is True
+        assert parse_remote(placed)["zone"] == "entrance"
+
+        moved = store.put("/agents/door-1", {"zone_id": "entrance", "x_m": -3, "y_m": 0})
+        assert (moved.json()["x_m"], moved.json()["y_m"]) == (-3.0, 0.0)
+        assert listener.next()["send_levels"] is True
+
+        # PUT replaces every setting: without a position the agent must stop sending levels.
+        cleared = store.put("/agents/door-1", {"zone_id": "entrance"})
+        assert cleared.status_code == 200, cleared.text
+        assert (cleared.json()["x_m"], cleared.json()["y_m"]) == (None, None)
+        assert listener.next()["send_levels"] is False
+        assert store.hub.topology.floor_positions() == {}
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(("given", "missing"), [("x_m", "y_m"), ("y_m", "x_m")])
+def test_half_a_position_is_422_naming_the_missing_coordinate(
+    store: Store, given: str, missing: str
+) -> None:
+    entrance(store)
+    for response in (
+        store.put("/agents/door-1", {"zone_id": "entrance", given: 2.0}),
+        store.put("/agents/door-1", {"zone_id": "entrance", given: 2.0, missing: None}),
+        requests.post(
+            f"{store.api}/agents/door-1/approve",
+            json={"zone_id": "entrance", given: 2.0},
+            headers=IT,
+            timeout=5,
+        ),
+    ):
+        assert response.status_code == 422, response.text
+        details = response.json()["error"]["details"]
+        assert list(details["json"]) == [missing]
+        [reason] = details["json"][missing]
+        assert f"{missing} is missing" in reason and "both x_m and y_m" in reason
+    assert store.get("/agents").json() == []
+
+
+def test_approving_can_place_a_quarantined_agent(store: Store, mosquitto: Broker) -> None:
+    entrance(store)
+    store.publish("fit-7", STATUS, {"v": 1, "state": "online", "version": "0.2"})
+    wait_until(lambda: store.hub.topology.placement("fit-7") is not None)
+    assert store.health("fit-7")["x_m"] is None
+    assert store.hub.topology.floor_positions() == {}
+
+    listener = ConfigListener(mosquitto, "fit-7")
+    try:
+        approved = requests.post(
+            f"{store.api}/agents/fit-7/approve",
+            json={"zone_id": "entrance", "x_m": 3.25, "y_m": 8},
+            headers=IT,
+            timeout=5,
+        )
+        assert approved.status_code == 200, approved.text
+        assert (approved.json()["x_m"], approved.json()["y_m"]) == (3.25, 8.0)
+        assert listener.next()["send_levels"] is True
+        assert store.hub.topology.floor_positions() == {"fit-7": (3.25, 8.0)}
+
+        # Approving again without a position (a zone move) keeps the one IT measured.
+        again = requests.post(
+            f"{store.api}/agents/fit-7/approve", json={"zone_id": "entrance"}, headers=IT, timeout=5
+        )
+        assert (again.json()["x_m"], again.json()["y_m"]) == (3.25, 8.0)
+        assert listener.next()["send_levels"] is True
+    finally:
+        listener.close()
+
+
+def test_openapi_documents_the_agent_position(store: Store) -> None:
+    schemas = requests.get(f"{store.base}/api/v1/openapi.json", timeout=5).json()["components"][
+        "schemas"
+    ]
+    for name in ("AgentBody", "ApproveBody", "AgentHealth"):
+        assert {"x_m", "y_m"} <= set(schemas[name]["properties"]), name
+
+
+def test_openapi_documents_the_zone_bounds(store: Store) -> None:
+    schemas = requests.get(f"{store.base}/api/v1/openapi.json", timeout=5).json()["components"][
+        "schemas"
+    ]
+    for name in ("ZoneBody", "Zone"):
+        bounds = schemas[name]["properties"]["bounds_m"]
+        assert (bounds["type"], bounds["items"]["type"], bounds["nullable"]) == (
+            "array",
+            "number",
+            True,
+        ), name
+    assert "x0 < x1" in schemas["ZoneBody"]["properties"]["bounds_m"]["description"]

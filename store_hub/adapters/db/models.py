@@ -225,6 +225,13 @@ class Zone(Base):
     # Floor position in metres from the store's reference corner; unknown until IT measures it.
     x_m: Mapped[float | None] = mapped_column(Float)
     y_m: Mapped[float | None] = mapped_column(Float)
+    # The zone's extent on the floor: a rectangle (x0 < x1, y0 < y1) in the same frame as the
+    # agents' positions; unknown until IT draws it. The position tracker maps a position to the
+    # zone whose rectangle holds it, else to the zone of the nearest agent. All four or none.
+    x0_m: Mapped[float | None] = mapped_column(Float)
+    y0_m: Mapped[float | None] = mapped_column(Float)
+    x1_m: Mapped[float | None] = mapped_column(Float)
+    y1_m: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime]
 
 
@@ -245,6 +252,10 @@ class Agent(Base):
     zone_id: Mapped[str | None] = mapped_column(String(64))
     calibration_offset_db: Mapped[float] = mapped_column(Float)
     report_interval_s: Mapped[float | None] = mapped_column(Float)
+    # Floor position of the device in metres, in the same frame as the zones' x_m/y_m; unknown
+    # until IT measures it. The position tracker places shoppers between agents that have one.
+    x_m: Mapped[float | None] = mapped_column(Float)
+    y_m: Mapped[float | None] = mapped_column(Float)
     registered_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime | None]
