@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -58,6 +59,8 @@ from store_hub.domain.fusion import (
     Reading,
     ZoneChanged,
 )
+from store_hub.domain.position_tracker import FloorPlan, TrackerSettings, reference_dbm
+from store_hub.operations.topology import PLACED_REPORT_INTERVAL_S
 
 TARGET_WRONG_OVERALL = 0.05
 TARGET_WRONG_BOUNDARY = 0.12
@@ -206,6 +209,8 @@ class Shopper:
     route: Route
     interval_s: float
     silences: list[tuple[float, float]]
+    # The phone's real 1 m power minus what it advertises (--tx-spread; 0 by default).
+    tx_error_db: float = 0.0
     entered: float = 0.0  # true arrival: crossing the door inwards
     left: float = 0.0  # true departure: crossing it outwards
     next_ad: float = 0.0
@@ -268,7 +273,11 @@ def _diagonal(rng: random.Random, route: Route) -> None:
 
 
 def make_shoppers(
-    rng: random.Random, count: int, minutes: float, locked_every_s: float = LOCKED_EVERY_S
+    rng: random.Random,
+    count: int,
+    minutes: float,
+    locked_every_s: float = LOCKED_EVERY_S,
+    tx_spread_db: float = 0.0,
 ) -> list[Shopper]:
     """Shoppers arriving over the run: browsers, boundary walkers and diagonal walkers."""
     kinds = ("browse", "boundary", "browse", "diagonal", "browse")
@@ -301,6 +310,9 @@ def make_shoppers(
             next_ad=route.times[0] + rng.uniform(0, 0.3),
         )
         shopper.entered, shopper.left = _crossings(route)
+        if tx_spread_db:
+            # A stream of its own, so that the spread changes nothing else in the run.
+            shopper.tx_error_db = random.Random(f"tx-{index}").gauss(0.0, tx_spread_db)
         shoppers.append(shopper)
     return shoppers
 
@@ -346,6 +358,64 @@ class Report:
     departed: tuple[str, ...]
 
 
+class OracleFusion(PresenceFusion):
+    """Diagnostic: a reading names the phone's true zone at the moment it was last heard.
+
+    What no fusion of these reports can beat: it still waits for the report (cadence and
+    delivery), still knows nothing while the phone is quiet, and arrives and departs as the
+    real fusion does.
+    """
+
+    def __init__(self, settings: FusionSettings, truth: Callable[[str, float], str | None]) -> None:
+        """`truth(device_id, t)` is the true zone at time t."""
+        super().__init__(settings)
+        self._truth = truth
+        self._latest: dict[str, tuple[datetime, str | None]] = {}
+
+    def observe(self, reading: Reading) -> list[FusionEvent]:
+        """Remember the truth as of this reading, then decide."""
+        latest = self._latest.get(reading.device_id)
+        if latest is None or reading.seen_at >= latest[0]:
+            truth = self._truth(reading.device_id, reading.seen_at.timestamp())
+            self._latest[reading.device_id] = (reading.seen_at, truth)
+        return super().observe(reading)
+
+    def tick(self, now: datetime) -> list[FusionEvent]:
+        """As the real fusion; a departed device's truth is forgotten with it."""
+        events = super().tick(now)
+        for event in events:
+            if isinstance(event, Departed):
+                self._latest.pop(event.device_id, None)
+        return events
+
+    def _challenge(self, *args: Any) -> list[FusionEvent]:
+        return []  # the truth decides, below; the rule only names the zone on arrival
+
+    def _evaluate(self, device_id: str, state: Any, at: datetime) -> list[FusionEvent]:
+        events = super()._evaluate(device_id, state, at)
+        seen, zone = self._latest.get(device_id, (at, None))
+        if not state.arrived or zone is None or zone == state.zone:
+            return events
+        # The truth, dated when it was heard.
+        events.append(ZoneChanged(device_id, state.clock, state.zone, zone, 1.0, seen))
+        state.zone, state.zone_since, state.pending, state.leader = zone, seen, None, None
+        state.dwell_done = set()
+        return events
+
+
+def floor_plan(
+    exponent: float = PATH_LOSS_EXPONENT, height_m: float = CEILING_M, bounds: bool = True
+) -> FloorPlan:
+    """The simulated store as IT would describe it to the hub: agents' positions and zones."""
+    return FloorPlan(
+        {a.agent_id: (a.x, a.y) for a in AGENTS},
+        {a.agent_id: a.zone for a in AGENTS},
+        {z.name: (z.x0, z.y0, z.x1, z.y1) for z in ZONES} if bounds else {},
+        path_loss_exponent=exponent,
+        height_m=height_m,
+    )
+
+
 def simulate(
     shoppers: list[Shopper],
     settings: FusionSettings,
@@ -354,6 +424,9 @@ def simulate(
     rng: random.Random,
     report_interval_s: float = 1.0,
     ideal_radio: bool = False,
+    floor: FloorPlan | None = None,
+    tracker: TrackerSettings | None = None,
+    oracle: bool = False,
 ) -> Run:
     """Drive the agents' real core and the hub's fusion through the whole run."""
     parsers = {a.agent_id: FrameParser() for a in AGENTS}
@@ -363,7 +436,15 @@ def simulate(
     # would draw different noise for the same advertisements, and comparisons would not be paired.
     network = random.Random(rng.random())
     zone_of = {a.agent_id: a.zone for a in AGENTS}
-    fusion = PresenceFusion(settings)
+    fusion = PresenceFusion(settings, floor, tracker, seed=1)
+    if oracle:
+        by_id = {shopper.device_id: shopper for shopper in shoppers}
+
+        def truth(device_id: str, t: float) -> str | None:
+            where = by_id[device_id].route.at(t)
+            return zone_at(*where) if where is not None else None
+
+        fusion = OracleFusion(settings, truth)
     tokens: dict[str, str] = {}
     frames: dict[tuple[str, int], dict[str, bytes]] = {}
     run = Run()
@@ -426,12 +507,17 @@ def simulate(
                 zone = zone_of[payload.agent_id]
                 for sighting in payload.sightings:
                     run.readings += 1
+                    # As the hub's ingest does: levels dated relative to last_seen.
+                    first = (sighting.first_seen - sighting.last_seen).total_seconds()
+                    reference = reference_dbm(sighting.tx_power, eddystone=True)
                     reading = Reading(
                         tokens[sighting.token],
                         payload.agent_id,
                         zone,
                         sighting.rssi,
                         sighting.last_seen,
+                        tuple((first + ms / 1000.0, dbm) for ms, dbm in sighting.levels),
+                        reference,
                     )
                     hub(t, fusion.observe(reading))
                 for token in payload.departed:
@@ -462,7 +548,11 @@ def _hear(
         fade = FADE_DB if rng.random() < FADE_SHARE else 0.0
         # The diagnostic ideal radio draws the same numbers and drops them, so that everything
         # else (scan losses, which agents hear what) stays paired with the real run.
-        rssi = mean_rssi(agent, *position, walls) + (0.0 if ideal_radio else noise - fade)
+        rssi = (
+            mean_rssi(agent, *position, walls)
+            + shopper.tx_error_db
+            + (0.0 if ideal_radio else noise - fade)
+        )
         rssi = float(round(rssi))  # HCI reports whole dBm
         if rssi < SENSITIVITY_DBM:
             continue
@@ -622,8 +712,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-interval",
         type=float,
-        default=AgentConfig().report_interval_s,
-        help="seconds between an agent's reports (agent report_interval_s)",
+        default=None,
+        help="seconds between an agent's reports (agent report_interval_s); default: what "
+        f"the hub pushes, {PLACED_REPORT_INTERVAL_S:g} s to placed agents (--tracker position), "
+        f"{AgentConfig().report_interval_s:g} s otherwise",
     )
     parser.add_argument(
         "--ideal-radio",
@@ -642,7 +734,65 @@ def main(argv: list[str] | None = None) -> int:
         default=TrackingSettings().window_s,
         help="agent RSSI window (seconds)",
     )
+    parser.add_argument(
+        "--tracker",
+        choices=("position", "zones"),
+        default="position",
+        help="position: agents' floor positions known, per-advertisement levels, the position "
+        "tracker; zones: the loudest-zone rule (stores without agent positions)",
+    )
+    parser.add_argument(
+        "--position-margin", type=float, default=defaults.position_margin, help="probability"
+    )
+    parser.add_argument(
+        "--position-hold", type=float, default=defaults.position_hold_s, help="seconds"
+    )
+    parser.add_argument(
+        "--position-clear", type=float, default=defaults.position_clear, help="probability"
+    )
+    parser.add_argument("--particles", type=int, default=TrackerSettings().particles)
+    parser.add_argument(
+        "--bias-sigma",
+        type=float,
+        default=TrackerSettings().bias_sigma_db,
+        help="dB: the tracker's prior on phones' tx error (0 = trust what they advertise)",
+    )
+    parser.add_argument(
+        "--model-exponent",
+        type=float,
+        default=FloorPlan.path_loss_exponent,
+        help=f"the hub's path-loss exponent (the simulated floor's is {PATH_LOSS_EXPONENT:g})",
+    )
+    parser.add_argument(
+        "--model-height",
+        type=float,
+        default=FloorPlan.height_m,
+        help=f"the hub's agent-to-phone height, m (the simulated floor's is {CEILING_M:g})",
+    )
+    parser.add_argument(
+        "--tx-spread",
+        type=float,
+        default=0.0,
+        help="dB: each phone's real 1 m power is off what it advertises by N(0, this)",
+    )
+    parser.add_argument(
+        "--no-zone-bounds",
+        action="store_true",
+        help="the hub knows agents' positions only: a zone is where its agents are nearest",
+    )
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="diagnostic only: every report tells the hub the true zone of each phone it heard, "
+        "as of its last advertisement (the floor for any fusion fed at this cadence)",
+    )
     args = parser.parse_args(argv)
+    if args.report_interval is None:
+        args.report_interval = (
+            PLACED_REPORT_INTERVAL_S
+            if args.tracker == "position" and not args.oracle
+            else AgentConfig().report_interval_s
+        )
     if not args.report_interval > 0:
         parser.error("--report-interval must be a positive number of seconds")
 
@@ -652,12 +802,25 @@ def main(argv: list[str] | None = None) -> int:
         hold_s=args.hold,
         stale_after_s=args.stale,
         settle_s=args.settle,
+        position_margin=args.position_margin,
+        position_hold_s=args.position_hold,
+        position_clear=args.position_clear,
     )
+    by_position = args.tracker == "position"
     tracking = TrackingSettings(
-        window_size=args.window, window_s=args.window_s, trend=not args.no_trend
+        window_size=args.window,
+        window_s=args.window_s,
+        trend=not args.no_trend,
+        send_levels=by_position,
     )
+    floor = (
+        floor_plan(args.model_exponent, args.model_height, not args.no_zone_bounds)
+        if by_position and not args.oracle
+        else None
+    )
+    tracker = TrackerSettings(particles=args.particles, bias_sigma_db=args.bias_sigma)
     rng = random.Random(args.seed)
-    shoppers = make_shoppers(rng, args.shoppers, args.minutes, args.locked_every)
+    shoppers = make_shoppers(rng, args.shoppers, args.minutes, args.locked_every, args.tx_spread)
     began = time.perf_counter()
     run = simulate(
         shoppers,
@@ -667,6 +830,9 @@ def main(argv: list[str] | None = None) -> int:
         rng,
         report_interval_s=args.report_interval,
         ideal_radio=args.ideal_radio,
+        floor=floor,
+        tracker=tracker,
+        oracle=args.oracle,
     )
     tallies = report(shoppers, run)
     recorded = report(shoppers, run, recorded=True)
@@ -679,6 +845,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.ideal_radio:
         print("DIAGNOSTIC: ideal radio (no noise, no fades); not a result, a floor")
+    if args.oracle:
+        print("DIAGNOSTIC: oracle (each report names the true zone); not a result, a floor")
     print(
         f"phones locked: a {LOCKED_FOR_S[0]:g}-{LOCKED_FOR_S[1]:g} s quiet spell every "
         f"{args.locked_every:g} s on average (0 = never)"
@@ -694,6 +862,18 @@ def main(argv: list[str] | None = None) -> int:
         f"outlier {tracking.outlier_db:g} dB, debounce {tracking.debounce_s:g} s/"
         f"{tracking.min_samples}, away {tracking.away_timeout_s:g} s"
     )
+    if args.oracle:
+        pass
+    elif floor is not None:
+        print(
+            f"position tracker: {tracker.particles} particles, path-loss exponent "
+            f"{floor.path_loss_exponent:g} (floor {PATH_LOSS_EXPONENT:g}), height "
+            f"{floor.height_m:g} m (floor {CEILING_M:g}); zone change at "
+            f"+{settings.position_margin:g} probability for {settings.position_hold_s:g} s "
+            f"or +{settings.position_clear:g} at once; phones' tx error N(0, {args.tx_spread:g} dB)"
+        )
+    else:
+        print("zones by the loudest-zone rule (no agent positions)")
     for group in ("all", "browse", "boundary", "diagonal"):
         tally = tallies.get(group)
         if tally is None:

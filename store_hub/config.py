@@ -25,6 +25,7 @@ from beacon_agent.settings import (
     text,
 )
 from store_hub.domain.fusion import ANY_ZONE, FusionSettings
+from store_hub.domain.position_tracker import FloorPlan
 from store_hub.domain.vip import DEFAULT_VIP_TIERS, parse_vip_tiers
 
 ENV_PREFIX = "STORE_HUB_"
@@ -170,6 +171,14 @@ class HubConfig:
     zone_hold_s: float = _spec(_FUSION.hold_s, _positive(float, 0, 60), "zone_hold_s = 2.0")
     reading_stale_after_s: float = _spec(
         _FUSION.stale_after_s, _positive(float, 2, 600), "reading_stale_after_s = 6"
+    )
+    # The floor's radio, for the position tracker (used once IT gives two or more agents a
+    # floor position; docs/operations.md). 2.2 suits an open-plan shop floor.
+    path_loss_exponent: float = _spec(
+        FloorPlan.path_loss_exponent, _positive(float, 1.5, 5), "path_loss_exponent = 2.2"
+    )
+    agent_height_m: float = _spec(
+        FloorPlan.height_m, _positive(float, 0, 10), "agent_height_m = 1.5  # above the phones"
     )
     dwell_thresholds_s: tuple[float, ...] = _spec(
         _FUSION.dwell_for(ANY_ZONE), _seconds_list, "dwell_thresholds_s = [60, 300, 900]"

@@ -188,6 +188,8 @@ def build_hub(
         agents=AgentLedger(db, topology, on_change=it_feed.agents_changed),
         reentry_window=timedelta(seconds=config.reentry_window_s),
         fusion_settings=fusion_settings(config),
+        path_loss_exponent=config.path_loss_exponent,
+        agent_height_m=config.agent_height_m,
     )
     ingest = MqttIngest(
         broker_url=config.broker_url,

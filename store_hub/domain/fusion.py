@@ -9,8 +9,15 @@ than `stale_after_s` stop counting, so a zone whose agents no longer hear the de
 an incumbent nobody hears has no claim to defend. When no agent has heard the device for
 `away_timeout_s`, or every agent that heard it says it departed, the device departs.
 
-Confidence of a zone call is a logistic in its lead over the best other zone (see
-`confidence`); events come out per device in order: Arrived, ZoneChanged, Dwell, Departed last.
+In a store whose agents IT placed on the floor (a FloorPlan) and which send per-advertisement
+levels, the zone comes from the position tracker (position_tracker.py) instead: each zone has
+a probability, and the same hysteresis applies in probability (`position_margin` for
+`position_hold_s`, or `position_clear` at once). A device nobody's levels reached yet, and
+every device in a store without a plan, is judged by the loudest-zone rule above.
+
+Confidence of a zone call is the tracker's probability of the zone, or under the rule a
+logistic in its lead over the best other zone (see `confidence`); events come out per device in
+order: Arrived, ZoneChanged, Dwell, Departed last.
 
 Time comes only from the arguments: readings carry `seen_at`, `tick` carries `now`. Each device
 keeps its own monotonic clock (the latest of those) so a reading that arrives late cannot move
@@ -21,9 +28,11 @@ defaults.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from store_hub.domain.position_tracker import FloorPlan, PositionTracker, TrackerSettings
 
 ANY_ZONE = "*"
 # Stand-in strength for "no other zone hears it": a little below what BLE receivers report.
@@ -60,6 +69,12 @@ class FusionSettings:
     settle_s: float = 1.0
     # A lead this large is not noise: the challenger takes over at once, without the hold.
     clear_margin_db: float = 5.0
+    # The same rule in probabilities, for stores whose agents have floor positions (the
+    # position tracker gives each zone a probability): a challenger zone must be this much more
+    # likely than the incumbent for position_hold_s, or position_clear more likely at once.
+    position_margin: float = 0.1
+    position_hold_s: float = 1.5
+    position_clear: float = 0.7
 
     def __post_init__(self) -> None:
         """Reject settings that would make the fusion meaningless."""
@@ -72,6 +87,9 @@ class FusionSettings:
                 "away_timeout_s": self.away_timeout_s >= self.stale_after_s,
                 "settle_s": 0 <= self.settle_s < self.stale_after_s,
                 "clear_margin_db": self.clear_margin_db >= self.margin_db,
+                "position_margin": 0 <= self.position_margin <= 1,
+                "position_hold_s": self.position_hold_s >= 0,
+                "position_clear": self.position_margin <= self.position_clear <= 1,
                 "dwell_thresholds_s": all(
                     t > 0 for ts in self.dwell_thresholds_s.values() for t in ts
                 ),
@@ -89,13 +107,20 @@ class FusionSettings:
 
 @dataclass(frozen=True)
 class Reading:
-    """One agent's smoothed, calibrated RSSI of one device, as of `seen_at`."""
+    """One agent's smoothed, calibrated RSSI of one device, as of `seen_at`.
+
+    `levels` are the advertisements behind it when the agent sends them: (seconds relative to
+    `seen_at`, at most 0; calibrated dBm), oldest first. `reference_dbm` is the phone's
+    expected calibrated RSSI at 1 m, if it says.
+    """
 
     device_id: str
     agent_id: str
     zone: str
     rssi: float
     seen_at: datetime
+    levels: tuple[tuple[float, float], ...] = ()
+    reference_dbm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,10 +202,35 @@ class _Device:
 class PresenceFusion:
     """Who is in one store and in which zone, from many agents' readings."""
 
-    def __init__(self, settings: FusionSettings) -> None:
-        """Start with nobody present."""
+    def __init__(
+        self,
+        settings: FusionSettings,
+        floor: FloorPlan | None = None,
+        tracker_settings: TrackerSettings | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Start with nobody present; with a floor plan, zones come from the position tracker."""
         self._settings = settings
         self._devices: dict[str, _Device] = {}
+        self._tracker_settings = tracker_settings or TrackerSettings()
+        self._seed = seed
+        self._tracker: PositionTracker | None = None
+        self.set_floor(floor)
+
+    @property
+    def floor(self) -> FloorPlan | None:
+        """The floor plan the position tracker uses; None when zones come from the rule."""
+        return None if self._tracker is None else self._tracker.plan
+
+    def set_floor(self, floor: FloorPlan | None) -> None:
+        """Use a new floor plan (IT moved or placed agents); None goes back to the zone rule.
+
+        Devices keep their zones; their positions are found again from the next levels.
+        """
+        if floor is None:
+            self._tracker = None
+        elif self._tracker is None or self._tracker.plan != floor:
+            self._tracker = PositionTracker(floor, self._tracker_settings, self._seed)
 
     @property
     def settings(self) -> FusionSettings:
@@ -201,6 +251,15 @@ class PresenceFusion:
         if heard is None or reading.seen_at > heard:
             state.heard_by[reading.agent_id] = reading.seen_at
         state.last_seen = max(state.last_seen, reading.seen_at)
+        tracker = self._tracker
+        if tracker is not None and reading.levels:
+            at = reading.seen_at.timestamp()
+            tracker.update(
+                reading.device_id,
+                reading.agent_id,
+                [(at + offset, dbm) for offset, dbm in reading.levels],
+                reading.reference_dbm,
+            )
         return self._evaluate(reading.device_id, state, reading.seen_at)
 
     def agent_lost(self, device_id: str, agent_id: str, at: datetime) -> list[FusionEvent]:
@@ -254,6 +313,8 @@ class PresenceFusion:
 
     def _depart(self, device_id: str, state: _Device, at: datetime) -> list[FusionEvent]:
         del self._devices[device_id]
+        if self._tracker is not None:
+            self._tracker.forget(device_id)
         if not state.arrived:
             return []  # heard too briefly to have arrived: nothing to announce
         return [Departed(device_id, at, state.last_seen, state.zone)]
@@ -267,45 +328,58 @@ class PresenceFusion:
                 del state.readings[agent_id]
             elif reading.rssi > strengths.get(reading.zone, -math.inf):
                 strengths[reading.zone] = reading.rssi
+        tracker = self._tracker
+        rule = _Rule.by_level(settings)
+        scores: dict[str, float] = strengths
+        if strengths and tracker is not None and tracker.tracking(device_id):
+            rule = _Rule.by_position(settings)
+            scores = tracker.zone_probabilities(device_id)
         events: list[FusionEvent] = []
         if not state.arrived:
             if not strengths or (now - state.first_heard).total_seconds() < settings.settle_s:
                 return events
-            zone = max(strengths, key=strengths.__getitem__)
+            zone = max(scores, key=scores.__getitem__)
             state.arrived, state.zone, state.zone_since = True, zone, now
-            events.append(Arrived(device_id, now, zone, _confidence(strengths, zone)))
+            events.append(Arrived(device_id, now, zone, rule.confidence(scores, zone)))
         else:
-            events += self._challenge(device_id, state, strengths, now)
-        if state.zone in strengths:
-            # While nobody hears the device (a locked phone) the last judgement stands.
-            state.zone_confidence = _confidence(strengths, state.zone)
+            # While nobody hears the device (a locked phone) there are no scores: the last
+            # judgement stands.
+            events += self._challenge(device_id, state, scores, rule, now)
+        if state.zone in scores and strengths:
+            state.zone_confidence = rule.confidence(scores, state.zone)
         events += self._dwell(device_id, state, now)
         return events
 
     def _challenge(
-        self, device_id: str, state: _Device, strengths: dict[str, float], now: datetime
+        self,
+        device_id: str,
+        state: _Device,
+        scores: dict[str, float],
+        rule: _Rule,
+        now: datetime,
     ) -> list[FusionEvent]:
         incumbent = state.zone
-        rivals = [zone for zone in strengths if zone != incumbent]
+        rivals = [zone for zone in scores if zone != incumbent]
         if not rivals:
             state.pending = None
             return []
-        challenger = max(rivals, key=strengths.__getitem__)
-        held = strengths.get(incumbent) if incumbent is not None else None
-        if held is not None and strengths[challenger] <= held:
+        challenger = max(rivals, key=scores.__getitem__)
+        held = scores.get(incumbent) if incumbent is not None else None
+        if held is None and rule.unheard_is_zero:
+            held = 0.0
+        if held is not None and scores[challenger] <= held:
             state.leader = None
         elif state.leader != challenger or state.leader_since is None:
             state.leader, state.leader_since = challenger, now
-        settings = self._settings
         if held is None:
             # An incumbent nobody hears any more has no claim to defend: wait only to settle.
-            wait = settings.settle_s
+            wait = self._settings.settle_s
         else:
-            lead = strengths[challenger] - held
-            if lead < settings.margin_db:
+            lead = scores[challenger] - held
+            if lead < rule.margin:
                 state.pending = None
                 return []
-            wait = 0.0 if lead >= settings.clear_margin_db else settings.hold_s
+            wait = 0.0 if lead >= rule.clear else rule.hold_s
         if state.pending != challenger or state.pending_since is None:
             state.pending, state.pending_since = challenger, now
         if (now - state.pending_since).total_seconds() < wait:
@@ -317,7 +391,7 @@ class PresenceFusion:
         state.zone, state.zone_since = challenger, entered
         state.pending = state.leader = None
         state.dwell_done = set()
-        conf = _confidence(strengths, challenger)
+        conf = rule.confidence(scores, challenger)
         return [ZoneChanged(device_id, now, incumbent, challenger, conf, entered)]
 
     def _dwell(self, device_id: str, state: _Device, now: datetime) -> list[FusionEvent]:
@@ -334,6 +408,40 @@ class PresenceFusion:
                     Dwell(device_id, now, state.zone, stayed, threshold, state.zone_confidence)
                 )
         return events
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """Hysteresis in the units of the scores: dB of the loudest agent, or zone probability."""
+
+    margin: float
+    hold_s: float
+    clear: float
+    confidence: Callable[[Mapping[str, float], str], float]
+    # A zone missing from probability scores has probability 0; one missing from levels is
+    # a zone nobody hears, which cannot defend itself.
+    unheard_is_zero: bool
+
+    @staticmethod
+    def by_level(settings: FusionSettings) -> _Rule:
+        return _Rule(
+            settings.margin_db, settings.hold_s, settings.clear_margin_db, _confidence, False
+        )
+
+    @staticmethod
+    def by_position(settings: FusionSettings) -> _Rule:
+        return _Rule(
+            settings.position_margin,
+            settings.position_hold_s,
+            settings.position_clear,
+            _probability,
+            True,
+        )
+
+
+def _probability(probabilities: Mapping[str, float], zone: str) -> float:
+    """Confidence in `zone` is the tracker's probability of it."""
+    return max(0.0, min(1.0, probabilities[zone]))
 
 
 def _confidence(strengths: Mapping[str, float], zone: str) -> float:

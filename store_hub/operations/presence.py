@@ -31,6 +31,7 @@ from store_hub.domain import fusion
 from store_hub.domain.agent_clocks import AgentClocks
 from store_hub.domain.fusion import FusionSettings, PresenceFusion, Reading
 from store_hub.domain.identity import EidTable, EnrolledDevice
+from store_hub.domain.position_tracker import FloorPlan, reference_dbm
 from store_hub.domain.report_sequence import SeqOutcome
 from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.events import (
@@ -46,6 +47,10 @@ from store_hub.operations.topology import Topology
 log = logging.getLogger(__name__)
 # QoS 1 redelivers; remembering this many recent (boot_id, seq) pairs per agent is plenty.
 _DEDUPE_WINDOW = 4096
+# A visit's last_seen is written at most this often: every agent's report hears most shoppers,
+# and a transaction per report only to move last_seen by a fraction of a second was most of
+# the ingest's cost (bench/hub_ingest.py). Departures carry their own last_seen.
+_TOUCH_EVERY = timedelta(seconds=1)
 
 
 class PresenceService:
@@ -62,6 +67,8 @@ class PresenceService:
         agents: AgentLedger,
         reentry_window: timedelta = timedelta(seconds=120),
         fusion_settings: FusionSettings | None = None,
+        path_loss_exponent: float = FloorPlan.path_loss_exponent,
+        agent_height_m: float = FloorPlan.height_m,
     ) -> None:
         """Start empty; `load` fills identity and open visits."""
         self._db = db
@@ -78,11 +85,14 @@ class PresenceService:
                 fusion_settings or FusionSettings(), away_timeout_s=away_timeout.total_seconds()
             )
         )
+        self._radio = {"path_loss_exponent": path_loss_exponent, "height_m": agent_height_m}
+        self._floor_version = -1  # the topology version the fusion's floor plan was built from
         self._clocks = AgentClocks()
         # A report that comes later than this (flushed from an agent's spool after an outage)
         # says nothing about who is here now: the away timeout has settled it either way.
         self._late_bound = away_timeout
         self._visit_by_device: dict[str, tuple[str, str]] = {}
+        self._touched: dict[str, datetime] = {}  # visit id -> last_seen last written
         self._seen_reports: dict[str, dict[tuple[str, int], None]] = {}
         self.counters: Counter[str] = Counter()
 
@@ -145,6 +155,7 @@ class PresenceService:
             if timing.lateness > self._late_bound:
                 self.counters["late_report"] += 1
                 return
+            self._follow_floor()
             events: list[fusion.FusionEvent] = []
             touched: dict[str, datetime] = {}
             for sighting in report.sightings:
@@ -153,9 +164,20 @@ class PresenceService:
                     self.counters["unknown_token"] += 1
                     continue
                 seen_at = timing.to_hub(sighting.last_seen)
-                # The agent applies its calibration offset before smoothing: rssi is comparable.
+                # The agent applies its calibration offset before smoothing and to each level:
+                # rssi is comparable across agents. Levels are dated from last_seen, so the
+                # agent's clock offset does not matter to them.
+                start = (sighting.first_seen - sighting.last_seen).total_seconds()
                 events += self._fusion.observe(
-                    Reading(device_id, report.agent_id, zone_id, sighting.rssi, seen_at)
+                    Reading(
+                        device_id,
+                        report.agent_id,
+                        zone_id,
+                        sighting.rssi,
+                        seen_at,
+                        tuple((start + ms / 1000.0, dbm) for ms, dbm in sighting.levels),
+                        reference_dbm(sighting.tx_power, sighting.token.startswith("eid:")),
+                    )
                 )
                 touched[device_id] = seen_at
             for token in report.departed:
@@ -167,6 +189,46 @@ class PresenceService:
             self._apply(events, touched, (report.agent_id, zone_id))
             # Counted once applied and published, so a reader of the counter sees the effects.
             self.counters["reports"] += 1
+
+    def _follow_floor(self) -> None:
+        """Give the fusion the floor plan of the current topology, when it has changed."""
+        version = self._topology.version
+        if version == self._floor_version:
+            return
+        self._floor_version = version
+        positions = self._topology.floor_positions()
+        zones = {agent_id: self._topology.placement(agent_id) for agent_id in positions}
+        agent_zones = {
+            agent_id: placement.zone_id
+            for agent_id, placement in zones.items()
+            if placement is not None and placement.zone_id is not None
+        }
+        bounds = {
+            zone: box
+            for zone, box in self._topology.zone_bounds().items()
+            if zone in agent_zones.values()
+        }
+        plan: FloorPlan | None = None
+        if len(agent_zones) >= 2:
+            try:
+                plan = FloorPlan(
+                    {a: positions[a] for a in agent_zones}, agent_zones, bounds, **self._radio
+                )
+            except ValueError as exc:  # positions IT entered that make no plan: say so, go on
+                log.warning("floor plan not used, zones by the loudest agent instead: %s", exc)
+        self._fusion.set_floor(plan)
+        log.info(
+            "zones from %s",
+            f"positions ({len(agent_zones)} agents placed)"
+            if plan is not None
+            else "the loudest agent (fewer than two agents placed)",
+        )
+
+    def placed_agents(self) -> int:
+        """How many agents the position tracker uses (0: zones by the loudest agent)."""
+        with self._lock:
+            floor = self._fusion.floor
+            return 0 if floor is None else len(floor.positions)
 
     def present(self) -> dict[str, str | None]:
         """Each device present now and its zone id."""
@@ -206,24 +268,32 @@ class PresenceService:
         touched: dict[str, datetime],
         source: tuple[str, str] | None,
     ) -> None:
-        if not events and not touched:
-            return  # most ticks: no transaction at all
+        if not events and not self._due(touched):
+            return  # most ticks, and most reports: no transaction at all
         published: list[PresenceEvent] = []
         with self._db.transaction() as session:
             for event in events:
                 visit_event = self._record(session, event, source)
                 if visit_event is not None:
                     published.append(visit_event)
-            repo.touch_visits(
-                session,
-                {
-                    self._visit_by_device[device_id][0]: seen
-                    for device_id, seen in touched.items()
-                    if device_id in self._visit_by_device
-                },
-            )
+            # After the events: a visit this report opened is touched too.
+            due = self._due(touched)
+            repo.touch_visits(session, due)
+        self._touched.update(due)
         for visit_event in published:
             self._publish(visit_event)
+
+    def _due(self, touched: dict[str, datetime]) -> dict[str, datetime]:
+        """Visits whose last_seen is worth writing: not written within _TOUCH_EVERY."""
+        due: dict[str, datetime] = {}
+        for device_id, seen in touched.items():
+            known = self._visit_by_device.get(device_id)
+            if known is None:
+                continue
+            written = self._touched.get(known[0])
+            if written is None or seen - written >= _TOUCH_EVERY:
+                due[known[0]] = seen
+        return due
 
     def _record(
         self, session: Session, event: fusion.FusionEvent, source: tuple[str, str] | None
@@ -360,6 +430,7 @@ class PresenceService:
         if known is None:
             return None
         visit_id, customer_id = known
+        self._touched.pop(visit_id, None)
         visit = session.get(Visit, visit_id)
         if visit is not None:
             visit.departed_at = event.at

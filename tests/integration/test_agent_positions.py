@@ -46,6 +46,9 @@ def test_floor_positions_and_version_follow_each_change(db: Database) -> None:
     assert topology.placement("fit-1") == Placement(True, "fit-1", None)
     assert published.retained["door-1"]["send_levels"] is True
     assert published.retained["fit-1"]["send_levels"] is False
+    # A placed agent reports twice a second unless IT says otherwise; others once.
+    assert published.retained["door-1"]["report_interval_s"] == 0.5
+    assert published.retained["fit-1"]["report_interval_s"] == 1.0
 
     # Heard before IT registered it: quarantined, so not on the floor plan even once placed.
     topology.quarantine("shelf-2", NOW)
@@ -65,6 +68,10 @@ def test_floor_positions_and_version_follow_each_change(db: Database) -> None:
     topology.register_agent("door-1", "entrance", 0.0, None, NOW)
     assert topology.floor_positions() == {"shelf-2": (9.0, -1.5)}
     assert published.retained["door-1"]["send_levels"] is False
+    assert published.retained["door-1"]["report_interval_s"] == 1.0
+    topology.register_agent("door-1", "entrance", 0.0, 2.0, NOW, position=(0.5, 1.25))
+    assert published.retained["door-1"]["report_interval_s"] == 2.0  # IT's own wins
+    topology.register_agent("door-1", "entrance", 0.0, None, NOW)
 
     # A restarted hub reads the same plan from the database, and republishes the same configs.
     restarted_published = Published()
@@ -82,6 +89,7 @@ def test_floor_positions_and_version_follow_each_change(db: Database) -> None:
             "zone": "fit-1",
             "calibration_offset_db": 0.0,
             "send_levels": True,
+            "report_interval_s": 0.5,
         }
 
 

@@ -319,11 +319,13 @@ def test_registering_an_agent_publishes_its_retained_config(
         # A change is published at once to the connected agent.
         assert store.put("/agents/door-1", {"zone_id": "entrance"}).status_code == 200
         changed = json.loads(received.get(timeout=5).payload)
+        # IT's interval cleared: the agent is told the default, not left on the last one.
         assert changed == {
             "v": 1,
             "zone": "entrance",
             "calibration_offset_db": 0.0,
             "send_levels": False,
+            "report_interval_s": 1.0,
         }
     finally:
         listener.disconnect()

@@ -1,0 +1,303 @@
+"""Where on the floor each shopper's phone is, from every agent's per-advertisement RSSI (pure).
+
+A particle filter per device over the store's floor plan: each particle is a position, a
+walking velocity and the phone's transmit bias (phones advertise a 1 m power that is off by a
+few dB). Between measurements particles walk (velocity decays towards a random walking speed,
+so a shopper can stop, turn or keep going); each advertisement an agent heard weights them by
+how well log-distance path loss from that agent explains the level, with a one-sided fade
+component (multipath or a body takes 6 dB off about one advertisement in ten). A zone's
+probability is the weight of the particles nearest one of its agents, so zone boundaries lie
+halfway between agents of different zones, as IT places them.
+
+Why a tracker rather than "the zone of the loudest agent": it uses every agent at once and the
+fact that people walk, not jump, so the same advertisements place a shopper sooner and with
+less flapping (bench/README.md, "Position tracker"). It needs the agents' floor positions;
+stores without them keep the per-zone rule in fusion.py.
+
+No I/O and no clock: times are the measurements' own (seconds), randomness comes from a seeded
+generator, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+# Eddystone's tx_power is at 0 m; the spec's 41 dB takes it to 1 m.
+EDDYSTONE_0M_TO_1M_DB = 41.0
+# A 1 m power outside this band is not a calibration (iOS advertises 0 for "unset").
+_REFERENCE_BAND = (-100.0, -20.0)
+
+Floats = npt.NDArray[np.float64]
+
+
+def reference_dbm(tx_power: int | None, eddystone: bool) -> float | None:
+    """A phone's expected RSSI at 1 m from its advertised power (Eddystone's is at 0 m)."""
+    if tx_power is None:
+        return None
+    reference = tx_power - (EDDYSTONE_0M_TO_1M_DB if eddystone else 0.0)
+    low, high = _REFERENCE_BAND
+    return reference if low <= reference <= high else None
+
+
+@dataclass(frozen=True)
+class FloorPlan:
+    """Agents' floor positions (metres) and zones, plus the store's radio model."""
+
+    positions: Mapping[str, tuple[float, float]]  # agent_id -> (x, y)
+    zones: Mapping[str, str]  # agent_id -> zone_id
+    # zone_id -> (x0, y0, x1, y1), where IT drew them. A position inside none of them (or in a
+    # store without them) belongs to the zone of the nearest agent.
+    bounds: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    # Open-plan retail floors measure 2-2.5; walls and shelving push it up.
+    path_loss_exponent: float = 2.2
+    # Agents on the ceiling, phones in hands or pockets: the distance is never below this.
+    height_m: float = 1.5
+    # Agents hear phones well outside the area they span (the street by the door).
+    reach_m: float = 15.0
+    # Calibrated RSSI at 1 m when the phone does not say (a typical phone at its default power).
+    default_reference_dbm: float = -61.0
+
+    def __post_init__(self) -> None:
+        """Reject a plan the tracker cannot use."""
+        missing = sorted(set(self.positions) - set(self.zones))
+        if missing:
+            raise ValueError(f"agents without a zone in the floor plan: {', '.join(missing)}")
+        unknown = sorted(set(self.bounds) - set(self.zones.values()))
+        if unknown:
+            raise ValueError(f"bounds for zones no agent is in: {', '.join(unknown)}")
+        if any(not (x0 < x1 and y0 < y1) for x0, y0, x1, y1 in self.bounds.values()):
+            raise ValueError("zone bounds must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1")
+        if len(self.positions) < 2:
+            raise ValueError("a floor plan needs at least two positioned agents")
+        if not (self.path_loss_exponent > 0 and self.height_m >= 0 and self.reach_m >= 0):
+            raise ValueError("path_loss_exponent must be > 0, height_m and reach_m >= 0")
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """Motion and measurement model of the tracker; defaults from bench/accuracy.py."""
+
+    particles: int = 800
+    # Per-advertisement spread around the path-loss line, wider than the radio's own 2.5 dB
+    # because the model is not the room (walls, shelves, the shopper's own body).
+    level_sigma_db: float = 3.0
+    fade_share: float = 0.1
+    fade_db: float = 6.0
+    # Walking speed spread and how long a velocity persists.
+    speed_sigma_mps: float = 1.2
+    velocity_tau_s: float = 1.5
+    # Where a new phone is first placed: around the agent that heard it first, but so wide
+    # that it is nearly anywhere: the first agent to hear a phone is often not the nearest, and
+    # a cloud that starts there clings to the wrong side of a boundary (4 m scored worse).
+    spawn_sigma_m: float = 20.0
+    # Phones' real 1 m power differs from what they advertise by a few dB.
+    bias_sigma_db: float = 3.0
+    bias_drift_db_per_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        """Reject settings that make the filter meaningless."""
+        positive = {
+            "particles": self.particles >= 50,
+            "level_sigma_db": self.level_sigma_db > 0,
+            "fade_share": 0 <= self.fade_share < 1,
+            "fade_db": self.fade_db >= 0,
+            "speed_sigma_mps": self.speed_sigma_mps > 0,
+            "velocity_tau_s": self.velocity_tau_s > 0,
+            "spawn_sigma_m": self.spawn_sigma_m > 0,
+            "bias_sigma_db": self.bias_sigma_db >= 0,
+            "bias_drift_db_per_s": self.bias_drift_db_per_s >= 0,
+        }
+        bad = [name for name, ok in positive.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid tracker settings: {', '.join(bad)}")
+
+
+@dataclass
+class _Cloud:
+    t: float
+    x: Floats
+    y: Floats
+    vx: Floats
+    vy: Floats
+    bias: Floats
+    w: Floats
+    zone_index: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    zone_index_t: float = math.nan  # when zone_index was computed
+
+
+class PositionTracker:
+    """Particle clouds, one per device heard by positioned agents."""
+
+    def __init__(self, plan: FloorPlan, settings: TrackerSettings, seed: int = 0) -> None:
+        """Track nobody yet; `seed` makes runs reproducible."""
+        self._plan = plan
+        self._settings = settings
+        self._rng = np.random.default_rng(seed)
+        self._clouds: dict[str, _Cloud] = {}
+        self._agent_ids = list(plan.positions)
+        self._ax = np.array([plan.positions[a][0] for a in self._agent_ids])
+        self._ay = np.array([plan.positions[a][1] for a in self._agent_ids])
+        self._zone_names = sorted(set(plan.zones[a] for a in self._agent_ids))
+        self._agent_zone = np.array(
+            [self._zone_names.index(plan.zones[a]) for a in self._agent_ids], dtype=np.intp
+        )
+        self._bounds_by_index = [
+            (self._zone_names.index(zone), box) for zone, box in sorted(plan.bounds.items())
+        ]
+        reach = plan.reach_m
+        self._bounds = (
+            float(self._ax.min()) - reach,
+            float(self._ay.min()) - reach,
+            float(self._ax.max()) + reach,
+            float(self._ay.max()) + reach,
+        )
+        self._h2 = plan.height_m**2
+        # 10 * n * log10(d) = 5 * n * log10(d^2): no square root per particle.
+        self._slope = 5.0 * plan.path_loss_exponent
+
+    @property
+    def plan(self) -> FloorPlan:
+        """The floor plan in use."""
+        return self._plan
+
+    def knows(self, agent_id: str) -> bool:
+        """Whether `agent_id` has a position in the plan."""
+        return agent_id in self._plan.positions
+
+    def tracking(self, device_id: str) -> bool:
+        """Whether the device has a cloud."""
+        return device_id in self._clouds
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device (departed, or erased)."""
+        self._clouds.pop(device_id, None)
+
+    def update(
+        self,
+        device_id: str,
+        agent_id: str,
+        levels: Sequence[tuple[float, float]],
+        reference_dbm: float | None = None,
+    ) -> None:
+        """Weigh the device's particles by one agent's levels: (time s, calibrated dBm) pairs.
+
+        The levels of one report are applied together at the newest one's time (they span one
+        report interval, about a metre of walking). Levels older than the cloud (another agent's
+        report arrived first) are applied at the cloud's time rather than dropped.
+        """
+        if not levels or agent_id not in self._plan.positions:
+            return
+        t = max(when for when, _ in levels)
+        cloud = self._clouds.get(device_id)
+        if cloud is None:
+            cloud = self._spawn(agent_id, t)
+            self._clouds[device_id] = cloud
+        self._predict(cloud, t)
+        index = self._agent_ids.index(agent_id)
+        reference = self._plan.default_reference_dbm if reference_dbm is None else reference_dbm
+        d2 = (cloud.x - self._ax[index]) ** 2 + (cloud.y - self._ay[index]) ** 2 + self._h2
+        expected = reference + cloud.bias - self._slope * np.log10(d2)
+        settings = self._settings
+        two_var = 2.0 * settings.level_sigma_db**2
+        # All levels of the report at once: one (levels x particles) array, not a Python loop.
+        residual = np.array([dbm for _, dbm in levels])[:, None] - expected
+        direct = np.exp(-(residual * residual) / two_var)
+        faded = np.exp(-((residual + settings.fade_db) ** 2) / two_var)
+        mixture = (1.0 - settings.fade_share) * direct + settings.fade_share * faded
+        # The floor keeps a particle that every term rules out from a log of zero.
+        log_w = np.log(cloud.w) + np.log(mixture + 1e-300).sum(axis=0)
+        log_w -= log_w.max()
+        weights = np.exp(log_w)
+        cloud.w = weights / weights.sum()
+        if 1.0 / float(np.dot(cloud.w, cloud.w)) < len(cloud.w) / 2:
+            self._resample(cloud)
+
+    def zone_probabilities(self, device_id: str) -> dict[str, float]:
+        """Probability of each zone for the device (empty if it has no cloud)."""
+        cloud = self._clouds.get(device_id)
+        if cloud is None:
+            return {}
+        if cloud.zone_index_t != cloud.t or len(cloud.zone_index) != len(cloud.x):
+            cloud.zone_index = self._zones_at(cloud.x, cloud.y)
+            cloud.zone_index_t = cloud.t
+        mass = np.bincount(cloud.zone_index, weights=cloud.w, minlength=len(self._zone_names))
+        return {name: float(mass[i]) for i, name in enumerate(self._zone_names)}
+
+    def _zones_at(self, x: Floats, y: Floats) -> npt.NDArray[np.intp]:
+        nearest = np.argmin((x[:, None] - self._ax) ** 2 + (y[:, None] - self._ay) ** 2, axis=1)
+        zones: npt.NDArray[np.intp] = self._agent_zone[nearest]
+        for index, (x0, y0, x1, y1) in self._bounds_by_index:
+            zones[(x >= x0) & (x < x1) & (y >= y0) & (y < y1)] = index
+        return zones
+
+    def zone_at(self, x: float, y: float) -> str:
+        """The zone a position belongs to: the rectangle holding it, else the nearest agent's."""
+        index = self._zones_at(np.array([x], dtype=np.float64), np.array([y], dtype=np.float64))
+        return self._zone_names[int(index[0])]
+
+    def position(self, device_id: str) -> tuple[float, float] | None:
+        """The device's estimated position (weighted mean), if tracked."""
+        cloud = self._clouds.get(device_id)
+        if cloud is None:
+            return None
+        return float(np.dot(cloud.w, cloud.x)), float(np.dot(cloud.w, cloud.y))
+
+    def _spawn(self, agent_id: str, t: float) -> _Cloud:
+        settings = self._settings
+        n = settings.particles
+        x, y = self._plan.positions[agent_id]
+        spread = settings.spawn_sigma_m
+        rng = self._rng
+        cloud = _Cloud(
+            t,
+            x + spread * rng.standard_normal(n),
+            y + spread * rng.standard_normal(n),
+            np.zeros(n),
+            np.zeros(n),
+            settings.bias_sigma_db * rng.standard_normal(n),
+            np.full(n, 1.0 / n),
+        )
+        self._clip(cloud)
+        return cloud
+
+    def _predict(self, cloud: _Cloud, t: float) -> None:
+        dt = t - cloud.t
+        if dt <= 0:
+            return
+        settings = self._settings
+        n = len(cloud.x)
+        rng = self._rng
+        keep = math.exp(-dt / settings.velocity_tau_s)
+        kick = settings.speed_sigma_mps * math.sqrt(1.0 - keep * keep)
+        noise = rng.standard_normal((3, n))
+        cloud.vx = cloud.vx * keep + kick * noise[0]
+        cloud.vy = cloud.vy * keep + kick * noise[1]
+        cloud.x = cloud.x + cloud.vx * dt
+        cloud.y = cloud.y + cloud.vy * dt
+        cloud.bias = cloud.bias + settings.bias_drift_db_per_s * math.sqrt(dt) * noise[2]
+        self._clip(cloud)
+        cloud.t = t
+
+    def _clip(self, cloud: _Cloud) -> None:
+        x0, y0, x1, y1 = self._bounds
+        np.clip(cloud.x, x0, x1, out=cloud.x)
+        np.clip(cloud.y, y0, y1, out=cloud.y)
+
+    def _resample(self, cloud: _Cloud) -> None:
+        # Systematic resampling, then a little jitter so copies of one particle spread out.
+        n = len(cloud.w)
+        rng = self._rng
+        picks = (rng.random() + np.arange(n)) / n
+        index = np.minimum(np.searchsorted(np.cumsum(cloud.w), picks), n - 1)
+        cloud.x = cloud.x[index] + 0.1 * rng.standard_normal(n)
+        cloud.y = cloud.y[index] + 0.1 * rng.standard_normal(n)
+        cloud.vx = cloud.vx[index]
+        cloud.vy = cloud.vy[index]
+        cloud.bias = cloud.bias[index] + 0.1 * rng.standard_normal(n)
+        cloud.w = np.full(n, 1.0 / n)
+        self._clip(cloud)
