@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,17 +95,34 @@ def it_approve(agent_id: str) -> ResponseReturnValue:
     from store_hub.operations.topology import UnknownAgent, UnknownZone
 
     _own_store()
-    zone_id = _same_origin_json().get("zone_id")
+    body = _same_origin_json()
+    zone_id = body.get("zone_id")
     if not isinstance(zone_id, str) or not zone_id:
         return _json({"error": {"code": "bad_request", "message": "choose a zone"}}, 422)
+    position, problem = _floor_position(body)
+    if problem:
+        return _json({"error": {"code": "bad_request", "message": problem}}, 422)
     h = _hub()
     try:
-        h.topology.approve_agent(agent_id, zone_id, h.clock.now())
+        h.topology.approve_agent(agent_id, zone_id, h.clock.now(), position=position)
     except UnknownZone:
         return _json({"error": {"code": "unknown_zone", "message": f"no zone {zone_id}"}}, 422)
     except UnknownAgent:
         return _json({"error": {"code": "not_found", "message": f"no agent {agent_id}"}}, 404)
     return _json({"agent_id": agent_id, "zone_id": zone_id, "approval": "approved"})
+
+
+def _floor_position(body: dict[str, Any]) -> tuple[tuple[float, float] | None, str | None]:
+    """The optional x_m/y_m of an approval: both or neither, metres within the API's bounds."""
+    x, y = body.get("x_m"), body.get("y_m")
+    if x is None and y is None:
+        return None, None
+    numbers = [v for v in (x, y) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != 2:
+        return None, "give the position as two numbers, x and y in metres, or leave both empty"
+    if not all(math.isfinite(v) and -10_000 <= v <= 10_000 for v in numbers):
+        return None, "x and y must be metres between -10000 and 10000"
+    return (float(numbers[0]), float(numbers[1])), None
 
 
 @bp.get("/manager")

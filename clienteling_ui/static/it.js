@@ -94,7 +94,7 @@ function showError(message) {
   ui.error.hidden = false;
 }
 
-async function approve(agentId, zoneId, button) {
+async function approve(agentId, zoneId, position, button) {
   button.disabled = true;
   ui.error.hidden = true;
   try {
@@ -102,7 +102,7 @@ async function approve(agentId, zoneId, button) {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       credentials: "same-origin",
-      body: JSON.stringify({ zone_id: zoneId }),
+      body: JSON.stringify({ zone_id: zoneId, ...position }),
     });
     if (!response.ok) {
       const problem = await response.json().catch(() => ({}));
@@ -124,20 +124,50 @@ function fillZones(select) {
   select.dataset.zones = key;
 }
 
+// Where the device hangs, in metres from the store's reference corner: optional, but with it
+// the hub can track shoppers' positions (docs/operations.md, "Agent positions").
+function coordinate(agentId, axis) {
+  const id = `${axis}-for-${agentId}`;
+  const input = h("input", {
+    id,
+    type: "number",
+    step: "0.1",
+    inputmode: "decimal",
+    class: "row__coordinate",
+    "data-testid": `position-${axis}`,
+  });
+  return [h("label", { for: id, text: `${axis} (m)` }), input];
+}
+
+function positionOf(xInput, yInput) {
+  if (xInput.value === "" && yInput.value === "") return {};
+  return { x_m: xInput.valueAsNumber, y_m: yInput.valueAsNumber };
+}
+
 function pendingRow(agent) {
   const selectId = `zone-for-${agent.agent_id}`;
   const select = h("select", { id: selectId, "data-testid": "zone-select" });
+  const [xLabel, xInput] = coordinate(agent.agent_id, "x");
+  const [yLabel, yInput] = coordinate(agent.agent_id, "y");
   const button = h("button", { type: "submit", class: "button", text: "Approve and assign zone" });
   const form = h(
     "form",
     { class: "row__form" },
     h("label", { for: selectId, text: "Zone" }),
     select,
+    xLabel,
+    xInput,
+    yLabel,
+    yInput,
     button,
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    approve(agent.agent_id, select.value, button);
+    if ((xInput.value === "") !== (yInput.value === "")) {
+      showError(`Give both x and y for ${agent.agent_id}, or leave both empty.`);
+      return;
+    }
+    approve(agent.agent_id, select.value, positionOf(xInput, yInput), button);
   });
   return h(
     "li",

@@ -75,11 +75,19 @@ def test_it_view_shows_quarantine_approval_telemetry_and_reports_live(
     expect(pending.get_by_test_id("first-heard")).to_contain_text("first heard")
 
     pending.get_by_label("Zone").select_option("entrance")
+    # Half a position is refused on the tablet, before anything is sent.
+    pending.get_by_label("x (m)").fill("3.5")
+    pending.get_by_role("button", name="Approve and assign zone").click()
+    expect(page.get_by_test_id("error-banner")).to_contain_text("Give both x and y for door-1")
+    expect(pending).to_be_visible()
+    pending.get_by_label("y (m)").fill("1.5")
     pending.get_by_role("button", name="Approve and assign zone").click()
     row = page.locator(f'{ROWS}[data-agent-id="door-1"]')
     expect(row).to_have_attribute("data-health", "healthy")
     expect(row).to_contain_text("Entrance")
-    expect(row.get_by_test_id("position")).to_have_text("position not set")
+    # Placed on approval: the hub now tracks positions with it (and told it to send levels).
+    expect(row.get_by_test_id("position")).to_have_text("x 3.5 m, y 1.5 m")
+    assert hub.topology.floor_positions()["door-1"] == (3.5, 1.5)
     expect(page.get_by_test_id("pending-empty")).to_be_visible()
 
     # A report is counted on the ingest's tick; "last report" then counts up on the tablet.

@@ -310,3 +310,28 @@ def test_wallet_enrolls_shows_its_token_subscribes_to_push_and_shows_offer_qr(
         save_screenshot(page, "wallet")
     finally:
         context.close()
+
+
+def test_approving_from_the_it_view_takes_an_optional_floor_position(
+    served: tuple[Hub, LiveServer, SeededDay],
+) -> None:
+    hub, server, _day = served
+    it = session_cookie(server.app, "it")
+    cookies = {it["name"]: it["value"]}
+    url = f"{server.url}/tablet/it/agents/shelf-9/approve"
+    hub.topology.quarantine("shelf-9", hub.clock.now())
+    for body, message in [
+        ({"zone_id": "entrance", "x_m": 3.0}, "two numbers"),
+        ({"zone_id": "entrance", "x_m": "3", "y_m": 1.0}, "two numbers"),
+        ({"zone_id": "entrance", "x_m": True, "y_m": 1.0}, "two numbers"),
+        ({"zone_id": "entrance", "x_m": 3.0, "y_m": 20_000}, "between -10000 and 10000"),
+    ]:
+        refused = requests.post(url, json=body, cookies=cookies, timeout=5)
+        assert refused.status_code == 422, body
+        assert message in refused.json()["error"]["message"]
+    assert "shelf-9" not in hub.topology.floor_positions()
+    placed = requests.post(
+        url, json={"zone_id": "entrance", "x_m": 3.0, "y_m": -1.5}, cookies=cookies, timeout=5
+    )
+    assert placed.status_code == 200
+    assert hub.topology.floor_positions()["shelf-9"] == (3.0, -1.5)
