@@ -1,8 +1,10 @@
 """`store-hub demo`: a whole simulated store on embedded defaults, in one process.
 
 An embedded MQTT broker (unless --broker), the reference online store, a hub on SQLite, a
-dozen enrolled shoppers, and a door agent, running the real beacon_agent pipeline, that hears
-simulated phones walking in and out. Everything talks over real sockets.
+dozen enrolled shoppers, and a five-zone floor with seven placed agents (store_hub.demo.floor),
+each running the real beacon_agent pipeline, that hear simulated phones walking in, from zone to
+zone and out. The agents are placed, so the hub places shoppers with its position tracker.
+Everything talks over real sockets.
 """
 
 from __future__ import annotations
@@ -17,14 +19,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store_hub.config import HubConfig
+from store_hub.demo import floor
 from store_hub.demo.embedded_broker import EmbeddedBroker
-from store_hub.demo.walks import Visit, advertisements
+from store_hub.demo.walks import (
+    FloorWalk,
+    Pace,
+    floor_advertisements,
+    shopper_route,
+    walk_in_route,
+)
 from store_hub.operations.enrollment import Consents, enroll_device
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
+    from beacon_agent.demo_feed import DemoAgent
     from store_hub.demo.wallet_api import WalkIn
+
+    # Each demo agent's feed, by agent id: hands it one trace record, heard now.
+    Feeds = Mapping[str, Callable[[dict[str, Any]], None]]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +46,6 @@ DEMO_CUSTOMERS = [f"c{n:04d}" for n in range(1, 13)]
 ENROLL_KEY = "demo-enroll-key"
 IT_KEY = "demo-it-key"
 POS_KEY = "demo-pos-key"
-DOOR_AGENT = "door-1"
 
 
 def _free_port() -> int:
@@ -52,8 +64,8 @@ class _PublishedAtHubStart:
         """Nothing to do yet."""
 
 
-def _register_door_agent(config: HubConfig) -> None:
-    """IT's part, done for the demo: the entrance zone and the door agent in it."""
+def _register_floor(config: HubConfig) -> None:
+    """IT's part, done for the demo: the zones with their rectangles and the agents placed."""
     from store_hub.adapters.db.engine import Database
     from store_hub.operations.topology import Topology
 
@@ -61,8 +73,14 @@ def _register_door_agent(config: HubConfig) -> None:
     try:
         topology = Topology(db, config.store_id, _PublishedAtHubStart())
         now = datetime.now(UTC)
-        topology.put_zone("entrance", "Entrance", "entrance", 0.0, 0.0, now)
-        topology.register_agent(DOOR_AGENT, "entrance", 0.0, None, now)
+        for zone in floor.ZONES:
+            x, y = zone.centre
+            topology.put_zone(zone.zone_id, zone.name, zone.kind, x, y, now, bounds=zone.bounds)
+        for agent in floor.AGENTS:
+            # No report interval of our own: placed agents get the tracker's from the hub.
+            topology.register_agent(
+                agent.agent_id, agent.zone_id, 0.0, None, now, position=agent.position
+            )
     finally:
         db.dispose()
 
@@ -121,15 +139,35 @@ def _enroll_demo_shoppers(config: HubConfig, seed: int) -> list[tuple[str, bytes
     return shoppers
 
 
+def _play(
+    feeds: Feeds, records: Iterator[tuple[str, dict[str, Any]]], stop: threading.Event
+) -> bool:
+    """Hand each agent its records on the wall clock; False if stopped first."""
+    start = datetime.now(UTC)
+    for agent_id, record in records:
+        due = start + timedelta(seconds=float(record["t"]))
+        while (wait := (due - datetime.now(UTC)).total_seconds()) > 0:
+            if stop.wait(min(wait, 0.5)):
+                return False
+        feeds[agent_id](record)
+    return True
+
+
 class WalkingShoppers:
-    """Schedules shoppers in and out and feeds their phones' advertisements to an agent."""
+    """Schedules shoppers across the floor and feeds their phones' advertisements to the agents."""
 
     def __init__(
-        self, keys: list[tuple[str, bytes]], rotation_exponent: int, feed: object, seed: int = 1
+        self,
+        keys: list[tuple[str, bytes]],
+        rotation_exponent: int,
+        feeds: Feeds,
+        seed: int = 1,
+        pace: Pace | None = None,
     ) -> None:
         self._keys = keys
         self._k = rotation_exponent
-        self._feed = feed
+        self._feeds = feeds
+        self._pace = pace or Pace()
         self._rng = random.Random(seed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-walks", daemon=True)
@@ -143,64 +181,83 @@ class WalkingShoppers:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def _schedule(self, horizon_s: float) -> list[Visit]:
-        # A new shopper every 8-20 s; each stays 40-120 s. The pool is large enough that the
-        # same phone never walks in twice within one horizon.
-        visits, at = [], 2.0
+    def _schedule(self) -> list[FloorWalk]:
+        # A round: a new shopper every 8-20 s, each phone at most once, so no phone walks in
+        # while it is still inside.
+        walks, at = [], 2.0
         pool = list(self._keys)
         self._rng.shuffle(pool)
         for _customer, key in pool:
-            if at > horizon_s - 30:
+            if at > 180:
                 break
-            stay = self._rng.uniform(40, 120)
-            visits.append(Visit(key, self._k, at, min(stay, horizon_s - at - 5)))
+            walks.append(FloorWalk(key, self._k, shopper_route(self._rng, at, self._pace)))
             at += self._rng.uniform(8, 20)
-        return visits
+        return walks
 
     def _run(self) -> None:
-        horizon = 240.0
         while not self._stop.is_set():
-            start = datetime.now(UTC)
-            records = advertisements(
-                self._schedule(horizon), start, horizon, self._rng.randrange(1 << 30)
+            records = floor_advertisements(
+                self._schedule(), datetime.now(UTC), self._rng.randrange(1 << 30)
             )
-            for record in records:
-                due = start + timedelta(seconds=float(record["t"]))
-                while (wait := (due - datetime.now(UTC)).total_seconds()) > 0:
-                    if self._stop.wait(min(wait, 0.5)):
-                        return
-                self._feed(record)  # type: ignore[operator]
-            # A quiet gap between rounds, so everyone is seen to leave.
-            if self._stop.wait(20):
+            # Each round ends when its last shopper has left, then a quiet gap before the next.
+            if not _play(self._feeds, records, self._stop) or self._stop.wait(20):
                 return
 
 
 class DoorWalkIns:
-    """The wallet page's "walk into the store": one phone heard by the door agent for a while."""
+    """The wallet page's "walk into the store": one phone walks in and stays in a zone a while."""
 
-    def __init__(self, feed: object, stay_s: float = 90.0) -> None:
-        self._feed = feed
+    def __init__(
+        self,
+        feeds: Feeds,
+        stay_s: float = 90.0,
+        zone_id: str = floor.WOMENS,
+        pace: Pace | None = None,
+    ) -> None:
+        self._feeds = feeds
         self._stay_s = stay_s
+        self._zone_id = zone_id
+        self._pace = pace
+        self._stop = threading.Event()
 
     def walk_in(self, identity_key: bytes, rotation_exponent: int) -> None:
-        """Start feeding this phone's advertisements to the door agent; returns at once."""
-        visit = Visit(identity_key, rotation_exponent, 1.0, self._stay_s)
-        records = advertisements(
-            [visit], datetime.now(UTC), self._stay_s + 2, random.randrange(1 << 30)
+        """Start feeding this phone's advertisements to every agent; returns at once."""
+        rng = random.Random()
+        route = walk_in_route(rng, self._zone_id, self._stay_s, 1.0, self._pace)
+        records = floor_advertisements(
+            [FloorWalk(identity_key, rotation_exponent, route)],
+            datetime.now(UTC),
+            rng.randrange(1 << 30),
         )
         threading.Thread(
-            target=self._play, args=(records,), name="demo-walk-in", daemon=True
+            target=_play, args=(self._feeds, records, self._stop), name="demo-walk-in", daemon=True
         ).start()
 
-    def _play(self, records: Iterator[dict[str, Any]]) -> None:
-        start = datetime.now(UTC)
-        for record in records:
-            wait = (
-                start + timedelta(seconds=float(record["t"])) - datetime.now(UTC)
-            ).total_seconds()
-            if wait > 0:
-                time.sleep(wait)
-            self._feed(record)  # type: ignore[operator]
+    def stop(self) -> None:
+        """Stop walking phones in (they are left to time out)."""
+        self._stop.set()
+
+
+def start_floor_agents(store_id: str, broker_url: str) -> dict[str, DemoAgent]:
+    """One running demo agent per agent on the floor, by agent id."""
+    from beacon_agent.demo_feed import start_demo_agent
+
+    return {
+        agent.agent_id: start_demo_agent(store_id, agent.agent_id, broker_url, away_timeout_s=15)
+        for agent in floor.AGENTS
+    }
+
+
+def stop_agents(agents: Mapping[str, DemoAgent]) -> None:
+    """Stop every agent at once: each drains for up to a couple of seconds."""
+    stoppers = [
+        threading.Thread(target=agent.stop, name=f"stop-{agent_id}")
+        for agent_id, agent in agents.items()
+    ]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join(timeout=10)
 
 
 def _serve_demo(config: HubConfig, walk_in: WalkIn) -> None:
@@ -232,7 +289,6 @@ def _serve_demo(config: HubConfig, walk_in: WalkIn) -> None:
 
 def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int:
     """Run the demo store until interrupted."""
-    from beacon_agent.demo_feed import start_demo_agent
     from store_hub.demo.online_store import serve_in_thread
     from store_hub.demo.stock import seed_demo_stock
 
@@ -261,11 +317,13 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
         away_timeout_s=60,
     )
     keys = _enroll_demo_shoppers(config, seed=42)
-    _register_door_agent(config)
+    _register_floor(config)
     seed_demo_stock(config)
     demo_password = _add_demo_manager(config)
-    agent = start_demo_agent(STORE_ID, DOOR_AGENT, broker_url, away_timeout_s=15)
-    walks = WalkingShoppers(keys, config.rotation_exponent, agent.feed)
+    agents = start_floor_agents(STORE_ID, broker_url)
+    feeds = {agent_id: agent.feed for agent_id, agent in agents.items()}
+    walks = WalkingShoppers(keys, config.rotation_exponent, feeds)
+    walk_ins = DoorWalkIns(feeds)
     walks.start()
     print(
         f"\n  Demo store {STORE_ID} is open.\n"
@@ -276,14 +334,17 @@ def run_demo(broker_url: str | None, host: str, port: int, workdir: Path) -> int
         f"  Agent health:  http://{host}:{port}/api/v1/stores/{STORE_ID}/agents"
         f"  (it key: {IT_KEY})\n"
         f"  MQTT broker:   {broker_url}\n"
-        f"  Shoppers walk in every 8-20 s and stay 40-120 s. Ctrl-C to stop.\n",
+        f"  Floor:         {len(floor.ZONES)} zones, {len(agents)} placed agents"
+        f" ({', '.join(agents)})\n"
+        f"  Shoppers walk in every 8-20 s, browse 2-4 zones and leave. Ctrl-C to stop.\n",
         flush=True,
     )
     try:
-        _serve_demo(config, DoorWalkIns(agent.feed).walk_in)
+        _serve_demo(config, walk_ins.walk_in)
     finally:
         walks.stop()
-        agent.stop()
+        walk_ins.stop()
+        stop_agents(agents)
         commerce.shutdown()
         if broker is not None:
             broker.stop()

@@ -1,12 +1,19 @@
 """Simulated opted-in phones walking through the demo store, as BLE advertisements.
 
 Each phone advertises its real, current Eddystone-EID (computed from its identity key, as the
-retailer's app would) with a signal that rises as the shopper walks in and fades as they leave.
-The output is the advertisement-trace record format that `beacon-agent replay` reads.
+retailer's app would). The output is the advertisement-trace record format that `beacon-agent
+replay` reads. Two kinds of walk:
+- `floor_advertisements`: shoppers walking a route across the demo floor (store_hub.demo.floor),
+  every agent hearing each advertisement by path loss from where the phone is; what the demo
+  runs, so the hub's position tracker places shoppers in zones.
+- `advertisements`: one listener and a level that rises as the shopper walks in and fades as they
+  leave; for single-agent traces (the shipped walk-in trace, the agent's tests).
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 import random
 from collections.abc import Iterator
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from store_hub.demo import floor
 from store_hub.domain.eid import compute_eid
 
 EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
@@ -76,16 +84,179 @@ def advertisements(
                 continue  # too faint to hear, or a lost packet
             moment = recorded_at + timedelta(seconds=offset)
             data = eid_service_data(visit.identity_key, visit.rotation_exponent, moment)
-            heard.append(
-                {
-                    "t": round(offset, 3),
-                    "address": addresses[index],
-                    "rssi": rssi,
-                    "local_name": None,
-                    "tx_power": None,
-                    "service_data": {EDDYSTONE_UUID: data.hex()},
-                    "manufacturer_data": {},
-                    "service_uuids": [EDDYSTONE_UUID],
-                }
-            )
+            heard.append(_record(offset, addresses[index], rssi, data))
         yield from sorted(heard, key=lambda record: float(record["t"]))
+
+
+def _record(offset_s: float, address: str, rssi: float, service_data: bytes) -> dict[str, Any]:
+    return {
+        "t": round(offset_s, 3),
+        "address": address,
+        "rssi": rssi,
+        "local_name": None,
+        "tx_power": None,
+        "service_data": {EDDYSTONE_UUID: service_data.hex()},
+        "manufacturer_data": {},
+        "service_uuids": [EDDYSTONE_UUID],
+    }
+
+
+class Route:
+    """A shopper's path across the floor as timed waypoints; straight lines in between."""
+
+    def __init__(self, x: float, y: float, start_s: float = 0.0) -> None:
+        """Start at (x, y) at `start_s` seconds into the recording."""
+        self.times = [start_s]
+        self.points = [(x, y)]
+
+    @property
+    def start(self) -> float:
+        """When the route starts."""
+        return self.times[0]
+
+    @property
+    def end(self) -> float:
+        """When the route ends (the phone has gone out of range)."""
+        return self.times[-1]
+
+    def go(self, x: float, y: float, speed_mps: float) -> Route:
+        """Walk in a straight line to (x, y)."""
+        px, py = self.points[-1]
+        self.times.append(self.end + math.hypot(x - px, y - py) / speed_mps)
+        self.points.append((x, y))
+        return self
+
+    def wait(self, seconds: float) -> Route:
+        """Stand still."""
+        self.times.append(self.end + seconds)
+        self.points.append(self.points[-1])
+        return self
+
+    def at(self, t: float) -> tuple[float, float] | None:
+        """Where the phone is at t; None before the start or after the end."""
+        if not self.start <= t <= self.end:
+            return None
+        i = bisect.bisect_right(self.times, t) - 1
+        if i >= len(self.times) - 1:
+            return self.points[-1]
+        t0, t1 = self.times[i], self.times[i + 1]
+        (x0, y0), (x1, y1) = self.points[i], self.points[i + 1]
+        f = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
+        return x0 + f * (x1 - x0), y0 + f * (y1 - y0)
+
+    def zones(self) -> list[str]:
+        """The zones the route stops in (waits), in order, each stay once."""
+        stops: list[str] = []
+        for i in range(1, len(self.points)):
+            zone_id = floor.zone_at(*self.points[i])
+            if self.points[i] == self.points[i - 1] and zone_id and stops[-1:] != [zone_id]:
+                stops.append(zone_id)
+        return stops
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How demo shoppers walk: speeds, pauses and how many zones they visit."""
+
+    walk_mps: tuple[float, float] = (1.0, 1.4)
+    browse_s: tuple[float, float] = (15.0, 45.0)
+    zones: tuple[int, int] = (2, 4)  # zones visited, tills included
+    tills_last: float = 0.75  # share of shoppers who end at the tills
+    street_m: float = 8.0  # how far out on the street a phone is first and last heard
+
+    def __post_init__(self) -> None:
+        """Reject a pace no shopper can keep."""
+        if not (0 < self.walk_mps[0] <= self.walk_mps[1]):
+            raise ValueError("walk_mps must be (low, high) with 0 < low <= high")
+        if not (0 <= self.browse_s[0] <= self.browse_s[1]):
+            raise ValueError("browse_s must be (low, high) with 0 <= low <= high")
+        if not (1 <= self.zones[0] <= self.zones[1]):
+            raise ValueError("zones must be (low, high) with 1 <= low <= high")
+        if not (0 <= self.tills_last <= 1 and self.street_m > 0):
+            raise ValueError("tills_last must be in [0, 1] and street_m > 0")
+
+
+# Where shoppers browse before (most of them) paying at the tills.
+BROWSING_ZONES = (floor.WOMENS, floor.MENS, floor.FITTING)
+
+
+def _enter(rng: random.Random, start_s: float, pace: Pace) -> Route:
+    door_x, door_y = floor.DOOR
+    route = Route(door_x + rng.uniform(-3, 3), door_y - pace.street_m, start_s)
+    return route.go(door_x, door_y + 0.5, rng.uniform(*pace.walk_mps))
+
+
+def _stop(route: Route, zone_id: str, rng: random.Random, pace: Pace) -> None:
+    route.go(*floor.zone(zone_id).spot(rng), rng.uniform(*pace.walk_mps))
+    route.wait(rng.uniform(*pace.browse_s))
+
+
+def _leave(route: Route, rng: random.Random, pace: Pace) -> Route:
+    door_x, door_y = floor.DOOR
+    speed = rng.uniform(*pace.walk_mps)
+    route.go(door_x, door_y + 0.5, speed)
+    return route.go(door_x + rng.uniform(-6, 6), door_y - pace.street_m, speed)
+
+
+def shopper_route(rng: random.Random, start_s: float, pace: Pace | None = None) -> Route:
+    """A shopper's visit: in through the door, 2-4 zones with pauses (tills last for most), out."""
+    pace = pace or Pace()
+    route = _enter(rng, start_s, pace)
+    stops = rng.randint(*pace.zones)
+    tills = rng.random() < pace.tills_last
+    previous = None
+    for _ in range(stops - 1 if tills else stops):
+        previous = rng.choice([z for z in BROWSING_ZONES if z != previous])
+        _stop(route, previous, rng, pace)
+    if tills:
+        _stop(route, floor.TILLS, rng, pace)
+    return _leave(route, rng, pace)
+
+
+def walk_in_route(
+    rng: random.Random, zone_id: str, stay_s: float, start_s: float, pace: Pace | None = None
+) -> Route:
+    """In through the door to one zone, stay there `stay_s`, and out again."""
+    pace = pace or Pace()
+    route = _enter(rng, start_s, pace)
+    route.go(*floor.zone(zone_id).spot(rng), rng.uniform(*pace.walk_mps)).wait(stay_s)
+    return _leave(route, rng, pace)
+
+
+@dataclass(frozen=True)
+class FloorWalk:
+    """One phone on a route across the demo floor (route times from the recording's start)."""
+
+    identity_key: bytes
+    rotation_exponent: int
+    route: Route
+
+
+def floor_advertisements(
+    walks: list[FloorWalk], recorded_at: datetime, seed: int = 7
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(agent id, trace record) of every advertisement each demo agent heard, in time order.
+
+    Each phone advertises every ADVERTISING_INTERVAL_S from its route's start to its end; every
+    agent hears each advertisement at the level path loss gives from where the phone is then
+    (store_hub.demo.floor.heard), so the records of one agent form that agent's trace.
+    """
+    rng = random.Random(seed)
+    addresses = [_random_address(rng) for _ in walks]
+    # Each phone's own advertising clock, merged across phones by time.
+    due = [
+        (walk.route.start + rng.uniform(0, ADVERTISING_INTERVAL_S), i)
+        for i, walk in enumerate(walks)
+    ]
+    heapq.heapify(due)
+    while due:
+        offset, index = heapq.heappop(due)
+        walk = walks[index]
+        position = walk.route.at(offset)
+        if position is None:
+            continue  # the route is over: the phone has left
+        heapq.heappush(due, (offset + ADVERTISING_INTERVAL_S, index))
+        moment = recorded_at + timedelta(seconds=offset)
+        data = eid_service_data(walk.identity_key, walk.rotation_exponent, moment)
+        for agent_id, rssi in floor.heard(*position, rng).items():
+            yield agent_id, _record(offset, addresses[index], rssi, data)

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
+import paho.mqtt.client as mqtt
 import pytest
 import requests
 import socketio
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.fixtures.mosquitto import free_port, wait_for_port
 
 pytestmark = pytest.mark.e2e
 STORE = "s042"
+WALLET_CUSTOMER = "c0020"  # a reference-store customer the demo did not enroll
+
+
+def log_text(log: IO[str]) -> str:
+    log.seek(0)
+    return log.read()
 
 
 def demo_credentials(log: IO[str], timeout: float = 30) -> tuple[str, str]:
@@ -32,6 +43,31 @@ def demo_credentials(log: IO[str], timeout: float = 30) -> tuple[str, str]:
             return found.group(1), found.group(2)
         time.sleep(0.1)
     pytest.fail("the demo banner never named the sign-in")
+
+
+def retained_agent_configs(broker_url: str, agents: int, timeout: float = 10) -> dict[str, Any]:
+    """Each agent's retained config on the demo's broker, as an agent starting now gets it."""
+    configs: dict[str, Any] = {}
+    complete = threading.Event()
+
+    def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain:
+            configs[message.topic.split("/")[3]] = json.loads(message.payload)
+        if len(configs) >= agents:
+            complete.set()
+
+    address = urlsplit(broker_url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="demo-test-reader")
+    client.on_connect = lambda c, *_: c.subscribe(f"stores/{STORE}/agents/+/config", qos=1)
+    client.on_message = on_message
+    client.connect(address.hostname or "127.0.0.1", address.port or 1883)
+    client.loop_start()
+    try:
+        complete.wait(timeout)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return configs
 
 
 def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path: Path) -> None:
@@ -79,16 +115,60 @@ def test_demo_store_opens_and_shoppers_arrive_with_their_online_profile(tmp_path
             auth={"store_id": STORE},
             transports=["websocket"],
         )
-        # A shopper walks in, and their card fills in with their online profile.
+        # A phone of one's own, from the wallet, walks in through the door to womenswear.
+        phone = requests.Session()
+        consents = {"presence": True, "offers": True, "associate_view": True}
+        enrolled = phone.post(
+            f"{base}/wallet/api/enroll",
+            json={"customer_id": WALLET_CUSTOMER, "consents": consents},
+            timeout=5,
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        walking = phone.post(f"{base}/wallet/api/walk-in", timeout=5)
+        assert walking.status_code == 202, walking.text
+        # A shopper walks in, and their card fills in with their online profile; shoppers walk
+        # on from the entrance into the store, and the tablet sees them change zone.
         arrived: dict[str, Any] | None = None
         filled: dict[str, Any] | None = None
-        deadline = time.monotonic() + 60
-        while filled is None:
+        moved: dict[str, Any] | None = None
+        snapshot: dict[str, Any] | None = None
+        wallet_zones: list[str] = []
+        deadline = time.monotonic() + 90
+        while filled is None or moved is None or "Womenswear" not in wallet_zones:
             name, data = events.get(timeout=max(0.1, deadline - time.monotonic()))
+            if name == "floor" and snapshot is None:
+                snapshot = data
+            if name in ("arrived", "card_updated") and data["customer_id"] == WALLET_CUSTOMER:
+                if not wallet_zones or wallet_zones[-1] != data["zone"]:
+                    wallet_zones.append(data["zone"])
+                continue
             if name == "arrived" and arrived is None:
                 arrived = data
             elif name == "card_updated" and arrived and data["visit_id"] == arrived["visit_id"]:
-                filled = data
+                filled = filled or data
+            if name == "card_updated" and data.get("zone_id") not in (None, "entrance"):
+                moved = data
+        assert wallet_zones[0] == "Entrance", wallet_zones
+        assert snapshot is not None
+        assert [z["name"] for z in snapshot["zones"]] == [
+            "Entrance",
+            "Menswear",
+            "Womenswear",
+            "Fitting rooms",
+            "Tills",
+        ]
+        assert moved["zone"] in ("Tills", "Fitting rooms", "Womenswear", "Menswear"), moved
+        assert moved["zone_since"]
+        # The zones come from positions: the hub tells every placed agent to send levels.
+        broker = re.search(r"MQTT broker:\s+(\S+)", log_text(log))
+        assert broker is not None
+        configs = retained_agent_configs(broker.group(1), agents=7)
+        assert sorted(configs) == sorted(
+            ["door-1", "till-1", "fit-1", "womens-1", "womens-2", "mens-1", "mens-2"]
+        )
+        for agent_id, config in configs.items():
+            assert config["send_levels"] is True, (agent_id, config)
+            assert config["report_interval_s"] == 0.5, (agent_id, config)
         assert arrived is not None
         assert arrived["customer_id"].startswith("c00")
         assert filled["profile_status"] == "ok"
