@@ -232,6 +232,11 @@ class PresenceFusion:
         elif self._tracker is None or self._tracker.plan != floor:
             self._tracker = PositionTracker(floor, self._tracker_settings, self._seed)
 
+    def forget_position(self, device_id: str) -> None:
+        """Drop what the tracker holds about a device (its shopper withdrew consent)."""
+        if self._tracker is not None:
+            self._tracker.forget(device_id)
+
     @property
     def settings(self) -> FusionSettings:
         """The settings in force."""

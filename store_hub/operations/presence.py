@@ -126,6 +126,9 @@ class PresenceService:
                 self._table.add(device, now)
             else:
                 self._table.remove(device.device_id)
+                # Where the phone was is the most personal thing the hub holds about it: gone
+                # at once, not at the departure the away timeout will bring.
+                self._fusion.forget_position(device.device_id)
 
     def handle_report(self, report: SightingsReport, now: datetime) -> None:
         """Apply one agent report; duplicates (QoS 1 redelivery) change nothing."""

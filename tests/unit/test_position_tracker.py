@@ -220,3 +220,13 @@ def test_a_new_floor_plan_replaces_the_tracker_and_none_goes_back_to_the_rule() 
     fusion.observe(Reading("dev", "door-1", "entrance", -50.0, seen, ((-0.1, -50.0),)))
     fusion.observe(Reading("dev", "till-1", "tills", -80.0, seen, ((-0.1, -80.0),)))
     assert fusion.present() == {"dev": "entrance"}
+
+
+def test_a_withdrawn_consent_drops_the_position_at_once() -> None:
+    fusion = PresenceFusion(FusionSettings(), PLAN, seed=2)
+    _walk(fusion)
+    tracker = fusion._tracker
+    assert tracker is not None and tracker.tracking("dev")
+    fusion.forget_position("dev")
+    assert not tracker.tracking("dev")
+    assert fusion.present() == {"dev": "tills"}  # the visit itself ends as usual, later
