@@ -29,7 +29,6 @@ Run: .venv/bin/python bench/accuracy.py [--seed 7] [--shoppers 40] [--minutes 20
 from __future__ import annotations
 
 import argparse
-import bisect
 import heapq
 import math
 import random
@@ -49,6 +48,7 @@ from beacon_agent.config import AgentConfig
 from beacon_agent.frames import EDDYSTONE_UUID, FrameParser
 from beacon_agent.protocol import Sighting
 from beacon_agent.tracking import TokenTracker, TrackingSettings
+from store_hub.demo.walks import Route
 from store_hub.domain.eid import compute_eid, eid_token
 from store_hub.domain.fusion import (
     Arrived,
@@ -160,45 +160,6 @@ def mean_rssi(agent: Agent, x: float, y: float, walls: bool) -> float:
     return rssi
 
 
-class Route:
-    """A shopper's path as timed waypoints; position by linear interpolation."""
-
-    def __init__(self, t: float, x: float, y: float) -> None:
-        """Start at (x, y) at time t."""
-        self.times = [t]
-        self.points = [(x, y)]
-
-    @property
-    def end(self) -> float:
-        """When the route ends."""
-        return self.times[-1]
-
-    def go(self, x: float, y: float, speed: float) -> Route:
-        """Walk in a straight line to (x, y) at `speed` m/s."""
-        px, py = self.points[-1]
-        self.times.append(self.end + math.hypot(x - px, y - py) / speed)
-        self.points.append((x, y))
-        return self
-
-    def wait(self, seconds: float) -> Route:
-        """Stand still."""
-        self.times.append(self.end + seconds)
-        self.points.append(self.points[-1])
-        return self
-
-    def at(self, t: float) -> tuple[float, float] | None:
-        """Position at t; None before the start or after the end (out of range)."""
-        if not self.times[0] <= t <= self.times[-1]:
-            return None
-        i = bisect.bisect_right(self.times, t) - 1
-        if i >= len(self.times) - 1:
-            return self.points[-1]
-        t0, t1 = self.times[i], self.times[i + 1]
-        (x0, y0), (x1, y1) = self.points[i], self.points[i + 1]
-        f = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
-        return x0 + f * (x1 - x0), y0 + f * (y1 - y0)
-
-
 @dataclass
 class Shopper:
     """One simulated shopper and their phone."""
@@ -225,7 +186,7 @@ def _spot(rng: random.Random, zone: Zone) -> tuple[float, float]:
 
 
 def _enter(rng: random.Random, t: float) -> Route:
-    return Route(t, DOOR[0] + rng.uniform(-3, 3), -15.0).go(DOOR[0], 0.5, rng.uniform(1.0, 1.4))
+    return Route(DOOR[0] + rng.uniform(-3, 3), -15.0, t).go(DOOR[0], 0.5, rng.uniform(1.0, 1.4))
 
 
 def _leave(route: Route, rng: random.Random) -> None:

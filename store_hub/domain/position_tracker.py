@@ -140,6 +140,7 @@ class PositionTracker:
         self._rng = np.random.default_rng(seed)
         self._clouds: dict[str, _Cloud] = {}
         self._agent_ids = list(plan.positions)
+        self._agent_index = {agent_id: i for i, agent_id in enumerate(self._agent_ids)}
         self._ax = np.array([plan.positions[a][0] for a in self._agent_ids])
         self._ay = np.array([plan.positions[a][1] for a in self._agent_ids])
         self._zone_names = sorted(set(plan.zones[a] for a in self._agent_ids))
@@ -198,7 +199,7 @@ class PositionTracker:
             cloud = self._spawn(agent_id, t)
             self._clouds[device_id] = cloud
         self._predict(cloud, t)
-        index = self._agent_ids.index(agent_id)
+        index = self._agent_index[agent_id]
         reference = self._plan.default_reference_dbm if reference_dbm is None else reference_dbm
         d2 = (cloud.x - self._ax[index]) ** 2 + (cloud.y - self._ay[index]) ** 2 + self._h2
         expected = reference + cloud.bias - self._slope * np.log10(d2)
