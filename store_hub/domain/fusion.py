@@ -13,7 +13,9 @@ In a store whose agents IT placed on the floor (a FloorPlan) and which send per-
 levels, the zone comes from the position tracker (position_tracker.py) instead: each zone has
 a probability, and the same hysteresis applies in probability (`position_margin` for
 `position_hold_s`, or `position_clear` at once). A device nobody's levels reached yet, and
-every device in a store without a plan, is judged by the loudest-zone rule above.
+every device in a store without a plan, is judged by the loudest-zone rule above. Where every
+zone is drawn, the tracker also knows the street from the store: a phone heard from outside
+does not arrive, and one that walked out departs without waiting for the away timeout.
 
 Confidence of a zone call is the tracker's probability of the zone, or under the rule a
 logistic in its lead over the best other zone (see `confidence`); events come out per device in
@@ -75,6 +77,14 @@ class FusionSettings:
     position_margin: float = 0.1
     position_hold_s: float = 1.5
     position_clear: float = 0.7
+    # Where IT drew every zone, the tracker also tells the store from the street: agents by
+    # the door and along the front hear passers-by through the glass. A phone arrives only
+    # once it is at least arrive_inside likely in the store, and a present one departs when it
+    # has been under leave_inside for outside_depart_s (walked out), not after the away
+    # timeout. The hold keeps a shopper standing in the doorway from being departed.
+    arrive_inside: float = 0.5
+    leave_inside: float = 0.1
+    outside_depart_s: float = 10.0
 
     def __post_init__(self) -> None:
         """Reject settings that would make the fusion meaningless."""
@@ -90,6 +100,9 @@ class FusionSettings:
                 "position_margin": 0 <= self.position_margin <= 1,
                 "position_hold_s": self.position_hold_s >= 0,
                 "position_clear": self.position_margin <= self.position_clear <= 1,
+                "arrive_inside": 0 <= self.arrive_inside <= 1,
+                "leave_inside": 0 <= self.leave_inside <= self.arrive_inside,
+                "outside_depart_s": self.outside_depart_s >= 0,
                 "dwell_thresholds_s": all(
                     t > 0 for ts in self.dwell_thresholds_s.values() for t in ts
                 ),
@@ -197,6 +210,7 @@ class _Device:
     leader_since: datetime | None = None
     dwell_done: set[float] = field(default_factory=set)
     zone_confidence: float = 1.0
+    outside_since: datetime | None = None  # present, but the tracker places it outside
 
 
 class PresenceFusion:
@@ -339,13 +353,20 @@ class PresenceFusion:
         if strengths and tracker is not None and tracker.tracking(device_id):
             rule = _Rule.by_position(settings)
             scores = tracker.zone_probabilities(device_id)
+        # The last placement stands while nobody hears the phone: one that went quiet after
+        # walking out still departs.
+        inside = tracker.inside_probability(device_id) if tracker is not None else None
         events: list[FusionEvent] = []
         if not state.arrived:
             if not strengths or (now - state.first_heard).total_seconds() < settings.settle_s:
                 return events
+            if inside is not None and inside < settings.arrive_inside:
+                return events  # heard from the street, not (yet) in the store
             zone = max(scores, key=scores.__getitem__)
             state.arrived, state.zone, state.zone_since = True, zone, now
             events.append(Arrived(device_id, now, zone, rule.confidence(scores, zone)))
+        elif self._walked_out(state, inside, now):
+            return self._depart(device_id, state, now)
         else:
             # While nobody hears the device (a locked phone) there are no scores: the last
             # judgement stands.
@@ -354,6 +375,15 @@ class PresenceFusion:
             state.zone_confidence = rule.confidence(scores, state.zone)
         events += self._dwell(device_id, state, now)
         return events
+
+    def _walked_out(self, state: _Device, inside: float | None, now: datetime) -> bool:
+        """Whether a present device has been placed outside the store for long enough."""
+        if inside is None or inside >= self._settings.leave_inside:
+            state.outside_since = None
+            return False
+        if state.outside_since is None:
+            state.outside_since = now
+        return (now - state.outside_since).total_seconds() >= self._settings.outside_depart_s
 
     def _challenge(
         self,

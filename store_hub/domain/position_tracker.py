@@ -53,6 +53,9 @@ class FloorPlan:
     # zone_id -> (x0, y0, x1, y1), where IT drew them. A position inside none of them (or in a
     # store without them) belongs to the zone of the nearest agent.
     bounds: Mapping[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    # The store's floor: every zone's rectangle, zones without a placed agent too, once IT drew
+    # them all; empty otherwise. A position in none of them is outside (the street, the mall).
+    outline: tuple[tuple[float, float, float, float], ...] = ()
     # Open-plan retail floors measure 2-2.5; walls and shelving push it up.
     path_loss_exponent: float = 2.2
     # Agents on the ceiling, phones in hands or pockets: the distance is never below this.
@@ -70,12 +73,18 @@ class FloorPlan:
         unknown = sorted(set(self.bounds) - set(self.zones.values()))
         if unknown:
             raise ValueError(f"bounds for zones no agent is in: {', '.join(unknown)}")
-        if any(not (x0 < x1 and y0 < y1) for x0, y0, x1, y1 in self.bounds.values()):
+        boxes = [*self.bounds.values(), *self.outline]
+        if any(not (x0 < x1 and y0 < y1) for x0, y0, x1, y1 in boxes):
             raise ValueError("zone bounds must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1")
         if len(self.positions) < 2:
             raise ValueError("a floor plan needs at least two positioned agents")
         if not (self.path_loss_exponent > 0 and self.height_m >= 0 and self.reach_m >= 0):
             raise ValueError("path_loss_exponent must be > 0, height_m and reach_m >= 0")
+
+    @property
+    def outlined(self) -> bool:
+        """Whether the hub knows the store's floor, so can tell the street from the store."""
+        return bool(self.outline)
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,8 @@ class _Cloud:
     bias: Floats
     w: Floats
     zone_index: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
-    zone_index_t: float = math.nan  # when zone_index was computed
+    inside: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    zone_index_t: float = math.nan  # when zone_index and inside were computed
 
 
 class PositionTracker:
@@ -220,25 +230,45 @@ class PositionTracker:
 
     def zone_probabilities(self, device_id: str) -> dict[str, float]:
         """Probability of each zone for the device (empty if it has no cloud)."""
-        cloud = self._clouds.get(device_id)
+        cloud = self._located(device_id)
         if cloud is None:
             return {}
-        if cloud.zone_index_t != cloud.t or len(cloud.zone_index) != len(cloud.x):
-            cloud.zone_index = self._zones_at(cloud.x, cloud.y)
-            cloud.zone_index_t = cloud.t
         mass = np.bincount(cloud.zone_index, weights=cloud.w, minlength=len(self._zone_names))
         return {name: float(mass[i]) for i, name in enumerate(self._zone_names)}
 
-    def _zones_at(self, x: Floats, y: Floats) -> npt.NDArray[np.intp]:
+    def inside_probability(self, device_id: str) -> float | None:
+        """Probability the device is in the store; None without a cloud or an outlined plan."""
+        if not self._plan.outlined:
+            return None
+        cloud = self._located(device_id)
+        if cloud is None:
+            return None
+        return float(np.dot(cloud.w, cloud.inside))
+
+    def _located(self, device_id: str) -> _Cloud | None:
+        """The device's cloud with each particle's zone and inside flag as of its time."""
+        cloud = self._clouds.get(device_id)
+        if cloud is None:
+            return None
+        if cloud.zone_index_t != cloud.t or len(cloud.zone_index) != len(cloud.x):
+            cloud.zone_index, cloud.inside = self._zones_at(cloud.x, cloud.y)
+            cloud.zone_index_t = cloud.t
+        return cloud
+
+    def _zones_at(self, x: Floats, y: Floats) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+        """Each position's zone index, and whether it is on the store's floor (the outline)."""
         nearest = np.argmin((x[:, None] - self._ax) ** 2 + (y[:, None] - self._ay) ** 2, axis=1)
         zones: npt.NDArray[np.intp] = self._agent_zone[nearest]
         for index, (x0, y0, x1, y1) in self._bounds_by_index:
             zones[(x >= x0) & (x < x1) & (y >= y0) & (y < y1)] = index
-        return zones
+        inside = np.zeros(len(x), dtype=np.bool_)
+        for x0, y0, x1, y1 in self._plan.outline:
+            inside |= (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+        return zones, inside
 
     def zone_at(self, x: float, y: float) -> str:
         """The zone a position belongs to: the rectangle holding it, else the nearest agent's."""
-        index = self._zones_at(np.array([x], dtype=np.float64), np.array([y], dtype=np.float64))
+        index, _ = self._zones_at(np.array([x], dtype=np.float64), np.array([y], dtype=np.float64))
         return self._zone_names[int(index[0])]
 
     def position(self, device_id: str) -> tuple[float, float] | None:

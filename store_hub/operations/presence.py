@@ -215,17 +215,23 @@ class PresenceService:
         if len(agent_zones) >= 2:
             try:
                 plan = FloorPlan(
-                    {a: positions[a] for a in agent_zones}, agent_zones, bounds, **self._radio
+                    {a: positions[a] for a in agent_zones},
+                    agent_zones,
+                    bounds,
+                    outline=self._topology.store_outline(),
+                    **self._radio,
                 )
             except ValueError as exc:  # positions IT entered that make no plan: say so, go on
                 log.warning("floor plan not used, zones by the loudest agent instead: %s", exc)
         self._fusion.set_floor(plan)
-        log.info(
-            "zones from %s",
-            f"positions ({len(agent_zones)} agents placed)"
-            if plan is not None
-            else "the loudest agent (fewer than two agents placed)",
-        )
+        if plan is None:
+            how = "the loudest agent (fewer than two agents placed)"
+        else:
+            drawn = "every zone drawn: the street is told apart"
+            if not plan.outlined:
+                drawn = "some zones undrawn: the street is not told apart"
+            how = f"positions ({len(agent_zones)} agents placed; {drawn})"
+        log.info("zones from %s", how)
 
     def placed_agents(self) -> int:
         """How many agents the position tracker uses (0: zones by the loudest agent)."""

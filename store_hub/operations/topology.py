@@ -75,6 +75,7 @@ class _Snapshot:
     configs: dict[str, dict[str, Any]]
     floor_positions: dict[str, tuple[float, float]]
     zone_bounds: dict[str, Bounds]
+    outline: tuple[Bounds, ...]
     version: int
 
 
@@ -157,7 +158,7 @@ class Topology:
         self._store_id = store_id
         self._publisher = publisher
         self._refresh_lock = threading.Lock()
-        self._snapshot = _Snapshot({}, {}, {}, {}, {}, 0)
+        self._snapshot = _Snapshot({}, {}, {}, {}, {}, (), 0)
         self._watchers: list[TopologyWatcher] = []
 
     def watch(self, watcher: TopologyWatcher) -> None:
@@ -178,6 +179,7 @@ class Topology:
                 a.agent_id: Placement(a.approval == APPROVED, a.zone_id, agent_position(a))
                 for a in agents
             }
+            drawn = {z.zone_id: bounds for z in zones if (bounds := bounds_of(z)) is not None}
             self._snapshot = _Snapshot(
                 placements=placements,
                 zone_names={z.zone_id: z.name for z in zones},
@@ -187,9 +189,8 @@ class Topology:
                     for agent_id, p in placements.items()
                     if p.approved and p.zone_id is not None and p.position is not None
                 },
-                zone_bounds={
-                    z.zone_id: bounds for z in zones if (bounds := bounds_of(z)) is not None
-                },
+                zone_bounds=drawn,
+                outline=tuple(drawn.values()) if zones and len(drawn) == len(zones) else (),
                 version=self._snapshot.version + 1,
             )
 
@@ -211,6 +212,10 @@ class Topology:
         """Zones whose rectangle IT drew, by zone id; read `version` first, as for positions."""
         # A copy, for the same reason as floor_positions().
         return dict(self._snapshot.zone_bounds)
+
+    def store_outline(self) -> tuple[Bounds, ...]:
+        """Every zone's rectangle once IT drew them all (the store's floor), else empty."""
+        return self._snapshot.outline
 
     def zone_name(self, zone_id: str | None) -> str | None:
         """A zone's display name (the zone id if the zone has none cached)."""

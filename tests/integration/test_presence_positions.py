@@ -4,6 +4,7 @@ Two agents 20 m apart hear a shopper walk from the entrance into the fitting roo
 reports carry every advertisement's level (what an agent sends once the hub's config asks). The
 hub names the entrance on arrival, changes to the fitting room once, dated close to where the
 shopper crossed the boundary, keeps the one visit through a restart, and ignores a replay.
+With both zones drawn, the hub also knows the pavement outside is not the store.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from beacon_agent.protocol import Sighting, SightingsReport, dump_report
-from store_hub.operations.events import VisitStarted, ZoneChanged
+from store_hub.operations.events import VisitEnded, VisitStarted, ZoneChanged
 from tests.fixtures.ingest_rig import STORE, Rig, sightings_topic, wait_until
 from tests.fixtures.mosquitto import Broker
 
@@ -33,8 +34,8 @@ def x_at(t: float) -> float:
     return min(25.0, 5.0 + max(0.0, t - 10.0))
 
 
-def heard(agent: tuple[float, float], t: float, noise: float) -> float:
-    d2 = (agent[0] - x_at(t)) ** 2 + (agent[1] - 5.0) ** 2 + 1.5**2
+def heard(agent: tuple[float, float], where: tuple[float, float], noise: float) -> float:
+    d2 = (agent[0] - where[0]) ** 2 + (agent[1] - where[1]) ** 2 + 1.5**2
     return float(round(TX_POWER_0M - 41.0 - 11.0 * math.log10(d2) + noise))
 
 
@@ -55,8 +56,11 @@ def rig(mosquitto: Broker, tmp_path: Path) -> Iterator[Rig]:
 
 
 class Walk:
-    def __init__(self, rig: Rig) -> None:
+    def __init__(
+        self, rig: Rig, where: Callable[[float], tuple[float, float]] = lambda t: (x_at(t), 5.0)
+    ) -> None:
         self.rig = rig
+        self.where = where
         self.t0 = rig.now
         self.seq = 0
         self.sent = 0
@@ -69,7 +73,10 @@ class Walk:
         for agent_id, agent in AGENTS.items():
             times = [t - 0.8, t - 0.6, t - 0.4, t - 0.2, float(t)]
             levels = tuple(
-                (round((when - times[0]) * 1000), heard(agent, when, self.rng.gauss(0, 2.5)))
+                (
+                    round((when - times[0]) * 1000),
+                    heard(agent, self.where(when), self.rng.gauss(0, 2.5)),
+                )
                 for when in times
             )
             sighting = Sighting(
@@ -128,3 +135,31 @@ def test_positions_place_the_shopper_and_the_visit_survives_restart_and_replay(r
     walk.second(36)
     assert rig.presence.placed_agents() == 0
     assert rig.presence.present() == {rig.device_id: "fitting-1"}
+
+
+def test_the_street_is_not_the_store(rig: Rig) -> None:
+    """Every zone is drawn, so the rectangles are the floor: y < 0 is the pavement."""
+
+    def where(t: float) -> tuple[float, float]:
+        if t < 25:  # along the shop front, 4 m out, to the door
+            return -10.0 + 0.6 * t, -4.0
+        if t < 50:  # in through the door (y = 0 at t = 29), then standing in the entrance
+            return 5.0, min(5.0, -4.0 + (t - 25))
+        return 5.0, 5.0 - 1.2 * (t - 50)  # out again: through the door at t = 54.2
+
+    walk = Walk(rig, where)
+    for t in range(1, 29):
+        walk.second(t)
+    assert rig.events == []  # heard all along the window, never a shopper
+    for t in range(29, 54):
+        walk.second(t)
+    assert [type(event).__name__ for event in rig.events] == ["VisitStarted"]
+    for t in range(54, 80):
+        walk.second(t)
+        if len(rig.events) > 1:
+            break
+    ended = rig.events[-1]
+    assert isinstance(ended, VisitEnded), rig.events
+    # Still heard on the pavement, and gone well before the 90 s away timeout.
+    assert timedelta(seconds=54) < ended.departed_at - walk.t0 < timedelta(seconds=72)
+    assert rig.presence.present() == {}

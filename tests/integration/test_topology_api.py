@@ -169,6 +169,11 @@ def test_a_zone_rectangle_is_kept_read_back_and_cleared_by_a_put_without_it(
     listed = {z["zone_id"]: z["bounds_m"] for z in store.get("/zones").json()}
     assert listed == {"fit-1": [4.0, -2.5, 9.75, 3.0], "till": None}
     assert topology.zone_bounds() == {"fit-1": (4.0, -2.5, 9.75, 3.0)}
+    assert topology.store_outline() == ()  # the tills are not drawn: no floor to be outside of
+    drawn_till = {"name": "Tills", "kind": "till", "bounds_m": [9.75, -2.5, 15, 3]}
+    assert store.put("/zones/till", drawn_till).status_code == 200
+    assert sorted(topology.store_outline()) == [(4.0, -2.5, 9.75, 3.0), (9.75, -2.5, 15.0, 3.0)]
+    assert store.put("/zones/till", {"name": "Tills", "kind": "till"}).status_code == 200
 
     # Redrawn: the tracker sees the new rectangle, and the version tells it to rebuild.
     before = topology.version

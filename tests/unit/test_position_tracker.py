@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -30,6 +31,7 @@ PLAN = FloorPlan(
     {"door-1": (5.0, 5.0), "till-1": (15.0, 5.0)},
     {"door-1": "entrance", "till-1": "tills"},
     {"entrance": (0.0, 0.0, 10.0, 10.0), "tills": (10.0, 0.0, 20.0, 10.0)},
+    outline=((0.0, 0.0, 10.0, 10.0), (10.0, 0.0, 20.0, 10.0)),
 )
 
 
@@ -131,6 +133,14 @@ def test_levels_older_than_the_cloud_still_count_and_unknown_agents_are_ignored(
             },
             "x0 < x1",
         ),
+        (
+            {
+                "positions": {"a": (0, 0), "b": (5, 0)},
+                "zones": {"a": "z", "b": "y"},
+                "outline": ((0, 0, 10, 10), (0, 3, 1, 1)),
+            },
+            "x0 < x1",
+        ),
     ],
 )
 def test_a_floor_plan_the_tracker_cannot_use_is_refused(
@@ -152,19 +162,17 @@ def test_reference_power_from_what_the_phone_advertises() -> None:
     assert reference_dbm(None, eddystone=True) is None
 
 
-def _walk(fusion: PresenceFusion, speed: float = 1.0) -> list[tuple[float, FusionEvent]]:
-    """A shopper standing in the entrance, then walking into the tills at x = 10 (t = 25 s)."""
+def heard_walking(
+    fusion: PresenceFusion, where: Callable[[float], tuple[float, float]], seconds: int = 50
+) -> list[tuple[float, FusionEvent]]:
+    """Both agents report a phone at where(t) every second, with 2.5 dB noise; fusion ticks."""
     rng = random.Random(7)
     events: list[tuple[float, FusionEvent]] = []
-    for second in range(1, 50):
-
-        def x_at(t: float) -> float:
-            return min(18.0, 5.0 + max(0.0, t - 20.0) * speed)
-
+    for second in range(1, seconds):
         for agent_id, agent in PLAN.positions.items():
             t = second + (0.3 if agent_id == "till-1" else 0.0)
             levels = tuple(
-                (offset, float(round(level(agent, x_at(t + offset), 5.0) + rng.gauss(0, 2.5))))
+                (offset, float(round(level(agent, *where(t + offset)) + rng.gauss(0, 2.5))))
                 for offset in (-0.8, -0.6, -0.4, -0.2, 0.0)
             )
             seen = T0 + timedelta(seconds=t)
@@ -175,6 +183,11 @@ def _walk(fusion: PresenceFusion, speed: float = 1.0) -> list[tuple[float, Fusio
         now = T0 + timedelta(seconds=second + 0.5)
         events += [(second + 0.5, event) for event in fusion.tick(now)]
     return events
+
+
+def _walk(fusion: PresenceFusion, speed: float = 1.0) -> list[tuple[float, FusionEvent]]:
+    """A shopper standing in the entrance, then walking into the tills at x = 10 (t = 25 s)."""
+    return heard_walking(fusion, lambda t: (min(18.0, 5.0 + max(0.0, t - 20.0) * speed), 5.0))
 
 
 def test_a_walk_across_a_boundary_is_one_zone_change_dated_near_the_crossing() -> None:
