@@ -4,9 +4,11 @@ A seeded simulation of a 30 m x 20 m store: five 10 m-ish zones (entrance, tills
 rooms and two departments), seven ceiling agents (two in each department).
 Shoppers walk in from the street, browse, walk along zone boundaries or diagonally across the
 floor, and leave; their phones advertise real Eddystone-EID service data (compute_eid) every
-100-300 ms and now and then go silent for tens of seconds while locked. Every agent hears every
-advertisement with log-distance path loss, 2.5 dB Gaussian noise, a -6 dB multipath fade on
-10 % of samples, 10 % scan loss, a -95 dBm sensitivity floor and optional fitting-room partitions.
+100-300 ms and now and then go silent for tens of seconds while locked. Passers-by with the
+app walk along the street past the shop front without going in (a run of their own). Every
+agent hears every advertisement with log-distance path loss, 2.5 dB Gaussian noise, a -6 dB
+multipath fade on 10 % of samples, 10 % scan loss, a -95 dBm sensitivity floor and optional
+fitting-room partitions.
 
 The real agent code runs per agent (beacon_agent.frames.FrameParser, TokenTracker, collect()
 every report interval, 1 s by default, at each agent's own phase); reports reach the hub 20-300 ms
@@ -21,7 +23,8 @@ Metrics, on a 0.1 s grid, per shopper between true arrival (crossing the door) a
   and as the hub records zone stays (from when the new zone began to lead, ZoneChanged's
   entered_at), which is what dwell reports and the manager's view are built from;
 - zone changes per true change (flapping), arrival and departure delays (median, p90),
-  false departures, and how well the events' confidence matches how often they were right.
+  false departures, and how well the events' confidence matches how often they were right;
+- passers-by the hub showed in the store, and for how long.
 
 Run: .venv/bin/python bench/accuracy.py [--seed 7] [--shoppers 40] [--minutes 20]
 """
@@ -95,6 +98,9 @@ BOUNDARY_OFFSET_M = 1.0
 # background at all: not simulated.
 LOCKED_EVERY_S = 600.0
 LOCKED_FOR_S = (10.0, 70.0)
+# People with the app walking along the street past the shop front, this far from it (metres),
+# and never going in: the door and the front agents hear them through the glass.
+PASSING_M = (0.5, 8.0)
 
 
 @dataclass(frozen=True)
@@ -278,6 +284,45 @@ def make_shoppers(
     return shoppers
 
 
+def make_passers(seed: int, count: int, minutes: float) -> list[Shopper]:
+    """Passers-by along the store front, from a stream of their own (shoppers stay paired)."""
+    rng = random.Random(f"passers-{seed}")
+    passers = []
+    for index in range(count):
+        y = -rng.uniform(*PASSING_M)
+        ends = (-20.0, STORE_W + 20.0)
+        start, end = ends if rng.random() < 0.5 else ends[::-1]
+        t = T0 + rng.uniform(0, minutes * 60)
+        route = Route(start, y, t).go(end, y, rng.uniform(1.0, 1.4))
+        passers.append(
+            Shopper(
+                f"pass-{index:03d}",
+                "passing",
+                rng.randbytes(16),
+                route,
+                rng.uniform(0.1, 0.3),
+                [],
+                next_ad=t + rng.uniform(0, 0.3),
+            )
+        )
+    return passers
+
+
+def passers_shown(passers: list[Shopper], run: Run) -> tuple[int, float]:
+    """How many passers-by the hub showed in the store, and for how many seconds in all."""
+    shown, seconds = 0, 0.0
+    for passer in passers:
+        arrived_at: float | None = None
+        for t, event in run.events.get(passer.device_id, []):
+            if isinstance(event, Arrived):
+                shown += arrived_at is None
+                arrived_at = t
+            elif isinstance(event, Departed) and arrived_at is not None:
+                seconds += t - arrived_at
+                arrived_at = None
+    return shown, seconds
+
+
 def _crossings(route: Route) -> tuple[float, float]:
     """First and last time on the grid the route is inside the store."""
     inside = [
@@ -372,6 +417,7 @@ def floor_plan(
         {a.agent_id: (a.x, a.y) for a in AGENTS},
         {a.agent_id: a.zone for a in AGENTS},
         {z.name: (z.x0, z.y0, z.x1, z.y1) for z in ZONES} if bounds else {},
+        outline=tuple((z.x0, z.y0, z.x1, z.y1) for z in ZONES) if bounds else (),
         path_loss_exponent=exponent,
         height_m=height_m,
     )
@@ -652,6 +698,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--shoppers", type=int, default=40)
+    parser.add_argument(
+        "--passers",
+        type=int,
+        default=20,
+        help=f"people walking past the shop front {PASSING_M[0]:g}-{PASSING_M[1]:g} m out "
+        "(never entering), simulated apart so the shoppers' figures stay the same",
+    )
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--no-walls", action="store_true", help="no fitting-room partitions")
     parser.add_argument(
@@ -711,6 +764,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--position-clear", type=float, default=defaults.position_clear, help="probability"
     )
+    parser.add_argument(
+        "--arrive-inside",
+        type=float,
+        default=defaults.arrive_inside,
+        help="probability in the store a phone needs to arrive (drawn zones)",
+    )
+    parser.add_argument(
+        "--leave-inside",
+        type=float,
+        default=defaults.leave_inside,
+        help="probability in the store under which a present phone has walked out",
+    )
+    parser.add_argument(
+        "--outside-depart",
+        type=float,
+        default=defaults.outside_depart_s,
+        help="seconds a phone stays walked out before it departs",
+    )
     parser.add_argument("--particles", type=int, default=TrackerSettings().particles)
     parser.add_argument(
         "--bias-sigma",
@@ -766,6 +837,9 @@ def main(argv: list[str] | None = None) -> int:
         position_margin=args.position_margin,
         position_hold_s=args.position_hold,
         position_clear=args.position_clear,
+        arrive_inside=args.arrive_inside,
+        leave_inside=args.leave_inside,
+        outside_depart_s=args.outside_depart,
     )
     by_position = args.tracker == "position"
     tracking = TrackingSettings(
@@ -794,6 +868,22 @@ def main(argv: list[str] | None = None) -> int:
         floor=floor,
         tracker=tracker,
         oracle=args.oracle,
+    )
+    passers = make_passers(args.seed, args.passers, args.minutes) if not args.oracle else []
+    passing = (
+        simulate(
+            passers,
+            settings,
+            tracking,
+            not args.no_walls,
+            random.Random(f"passers-radio-{args.seed}"),
+            report_interval_s=args.report_interval,
+            ideal_radio=args.ideal_radio,
+            floor=floor,
+            tracker=tracker,
+        )
+        if passers
+        else Run()
     )
     tallies = report(shoppers, run)
     recorded = report(shoppers, run, recorded=True)
@@ -833,6 +923,11 @@ def main(argv: list[str] | None = None) -> int:
             f"+{settings.position_margin:g} probability for {settings.position_hold_s:g} s "
             f"or +{settings.position_clear:g} at once; phones' tx error N(0, {args.tx_spread:g} dB)"
         )
+        if floor.outlined:
+            print(
+                f"  the street: arrival from {settings.arrive_inside:g} probability in the store, "
+                f"departure after {settings.outside_depart_s:g} s under {settings.leave_inside:g}"
+            )
     else:
         print("zones by the loudest-zone rule (no agent positions)")
     for group in ("all", "browse", "boundary", "diagonal"):
@@ -865,6 +960,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  false departures {tally.false_departures}, "
             f"departures missed by the end of the run {tally.missed_departures}"
+        )
+    if passers:
+        shown, seconds = passers_shown(passers, passing)
+        print(
+            f"\n[passers-by] {len(passers)} walked along the street {PASSING_M[0]:g}-"
+            f"{PASSING_M[1]:g} m from the shop front without going in: {shown} shown in the "
+            f"store, for {seconds:.0f} s in all"
         )
     print("\n  zone calls (arrivals and changes) by confidence, right = true zone at that moment:")
     print("\n".join(_calibration(tallies["all"].judged)))
