@@ -46,6 +46,10 @@ _CONFIDENCE_MID_DB = 0.0
 _CONFIDENCE_SCALE_DB = 2.0
 # Stands for "some agent, before the hub restarted" in a restored device's heard-by map.
 _RESTORED = ""
+# Time outside counts towards a departure only while the phone is being placed: a position
+# older than this is a phone gone quiet (locked, or out of range), whose last estimate might
+# be a noisy dip in a corner of the store; the away timeout decides about it instead.
+_PLACED_WITHIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -353,8 +357,6 @@ class PresenceFusion:
         if strengths and tracker is not None and tracker.tracking(device_id):
             rule = _Rule.by_position(settings)
             scores = tracker.zone_probabilities(device_id)
-        # The last placement stands while nobody hears the phone: one that went quiet after
-        # walking out still departs.
         inside = tracker.inside_probability(device_id) if tracker is not None else None
         events: list[FusionEvent] = []
         if not state.arrived:
@@ -365,7 +367,7 @@ class PresenceFusion:
             zone = max(scores, key=scores.__getitem__)
             state.arrived, state.zone, state.zone_since = True, zone, now
             events.append(Arrived(device_id, now, zone, rule.confidence(scores, zone)))
-        elif self._walked_out(state, inside, now):
+        elif self._walked_out(device_id, state, inside, now):
             return self._depart(device_id, state, now)
         else:
             # While nobody hears the device (a locked phone) there are no scores: the last
@@ -376,9 +378,17 @@ class PresenceFusion:
         events += self._dwell(device_id, state, now)
         return events
 
-    def _walked_out(self, state: _Device, inside: float | None, now: datetime) -> bool:
+    def _walked_out(
+        self, device_id: str, state: _Device, inside: float | None, now: datetime
+    ) -> bool:
         """Whether a present device has been placed outside the store for long enough."""
-        if inside is None or inside >= self._settings.leave_inside:
+        placed = self._tracker.placed_at(device_id) if self._tracker is not None else None
+        if (
+            inside is None
+            or placed is None
+            or inside >= self._settings.leave_inside
+            or now.timestamp() - placed > _PLACED_WITHIN_S
+        ):
             state.outside_since = None
             return False
         if state.outside_since is None:

@@ -229,7 +229,7 @@ class PresenceService:
         else:
             drawn = "every zone drawn: the street is told apart"
             if not plan.outlined:
-                drawn = "some zones undrawn: the street is not told apart"
+                drawn = "the street is not told apart: draw every zone, place 3+ agents off a line"
             how = f"positions ({len(agent_zones)} agents placed; {drawn})"
         log.info("zones from %s", how)
 

@@ -57,10 +57,14 @@ def rig(mosquitto: Broker, tmp_path: Path) -> Iterator[Rig]:
 
 class Walk:
     def __init__(
-        self, rig: Rig, where: Callable[[float], tuple[float, float]] = lambda t: (x_at(t), 5.0)
+        self,
+        rig: Rig,
+        where: Callable[[float], tuple[float, float]] = lambda t: (x_at(t), 5.0),
+        agents: dict[str, tuple[float, float]] = AGENTS,
     ) -> None:
         self.rig = rig
         self.where = where
+        self.agents = agents
         self.t0 = rig.now
         self.seq = 0
         self.sent = 0
@@ -70,7 +74,7 @@ class Walk:
     def second(self, t: int) -> None:
         """Each agent reports the five advertisements it heard in the second up to t."""
         self.rig.now = self.t0 + timedelta(seconds=t)
-        for agent_id, agent in AGENTS.items():
+        for agent_id, agent in self.agents.items():
             times = [t - 0.8, t - 0.6, t - 0.4, t - 0.2, float(t)]
             levels = tuple(
                 (
@@ -138,7 +142,12 @@ def test_positions_place_the_shopper_and_the_visit_survives_restart_and_replay(r
 
 
 def test_the_street_is_not_the_store(rig: Rig) -> None:
-    """Every zone is drawn, so the rectangles are the floor: y < 0 is the pavement."""
+    """Every zone is drawn, so the rectangles are the floor: y < 0 is the pavement.
+
+    A third agent at the back of the entrance: with agents in a line the hub cannot tell.
+    """
+    agents = {**AGENTS, "door-2": (8.0, 9.0)}
+    rig.topology.register_agent("door-2", "entrance", 0.0, None, rig.now, position=agents["door-2"])
 
     def where(t: float) -> tuple[float, float]:
         if t < 25:  # along the shop front, 4 m out, to the door
@@ -147,7 +156,7 @@ def test_the_street_is_not_the_store(rig: Rig) -> None:
             return 5.0, min(5.0, -4.0 + (t - 25))
         return 5.0, 5.0 - 1.2 * (t - 50)  # out again: through the door at t = 54.2
 
-    walk = Walk(rig, where)
+    walk = Walk(rig, where, agents)
     for t in range(1, 29):
         walk.second(t)
     assert rig.events == []  # heard all along the window, never a shopper

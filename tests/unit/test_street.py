@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -10,20 +11,31 @@ from store_hub.domain.fusion import Arrived, Departed, FusionSettings, PresenceF
 from store_hub.domain.position_tracker import FloorPlan, PositionTracker, TrackerSettings
 from tests.unit.test_position_tracker import PLAN, T0, heard_walking
 
-# PLAN's two zones are the whole floor, 0-20 m by 0-10 m; the street is at y < 0.
-UNDRAWN = FloorPlan(PLAN.positions, PLAN.zones, PLAN.bounds)
+# PLAN's two zones, drawn, are the whole floor, 0-20 m by 0-10 m; the street is at y < 0. A
+# third agent at the back of the tills takes the agents out of a line.
+STORE = FloorPlan(
+    {**PLAN.positions, "till-2": (15.0, 9.0)},
+    {**PLAN.zones, "till-2": "tills"},
+    PLAN.bounds,
+    outline=tuple(PLAN.bounds.values()),
+)
+UNDRAWN = replace(STORE, outline=())
+IN_A_LINE = replace(STORE, positions={**STORE.positions, "till-2": (25.0, 5.0)})
 
 
 def _arrivals(events: list[tuple[float, object]]) -> list[Arrived]:
     return [event for _, event in events if isinstance(event, Arrived)]
 
 
-def test_only_a_plan_with_the_stores_outline_tells_inside_from_outside() -> None:
-    assert PLAN.outlined and not UNDRAWN.outlined
-    tracker = PositionTracker(UNDRAWN, TrackerSettings())
-    tracker.update("dev", "door-1", [(1.0, -70.0)])
-    assert tracker.inside_probability("dev") is None
-    tracker = PositionTracker(PLAN, TrackerSettings())
+def test_only_the_outline_and_agents_off_a_line_tell_inside_from_outside() -> None:
+    assert STORE.outlined
+    assert not UNDRAWN.outlined and not IN_A_LINE.outlined
+    assert not replace(PLAN, outline=STORE.outline).outlined  # two agents are always a line
+    for plan in (UNDRAWN, IN_A_LINE):
+        tracker = PositionTracker(plan, TrackerSettings())
+        tracker.update("dev", "door-1", [(1.0, -70.0)])
+        assert tracker.inside_probability("dev") is None
+    tracker = PositionTracker(STORE, TrackerSettings())
     assert tracker.inside_probability("dev") is None  # never heard
     tracker.update("dev", "door-1", [(1.0, -70.0)])
     assert 0.0 < (tracker.inside_probability("dev") or 0.0) < 1.0
@@ -31,12 +43,10 @@ def test_only_a_plan_with_the_stores_outline_tells_inside_from_outside() -> None
 
 def test_a_zone_without_a_placed_agent_is_still_inside_the_store() -> None:
     # A cafe beside the entrance, drawn, with no agent of its own: the outline holds it.
-    with_cafe = FloorPlan(
-        PLAN.positions, PLAN.zones, PLAN.bounds, outline=(*PLAN.outline, (-10.0, 0.0, 0.0, 10.0))
-    )
-    for plan, inside in ((with_cafe, True), (PLAN, False)):
+    with_cafe = replace(STORE, outline=(*STORE.outline, (-10.0, 0.0, 0.0, 10.0)))
+    for plan, inside in ((with_cafe, True), (STORE, False)):
         fusion = PresenceFusion(FusionSettings(), plan, seed=2)
-        events = heard_walking(fusion, lambda t: (-5.0, 5.0), seconds=40)
+        events = heard_walking(fusion, lambda t: (-5.0, 5.0), seconds=40, plan=plan)
         # In the cafe: present, in the zone of the nearest agent; without it, on the street.
         assert fusion.present() == ({"dev": "entrance"} if inside else {})
         assert len(_arrivals(events)) == int(inside)
@@ -46,21 +56,21 @@ def test_a_passer_by_heard_through_the_window_never_arrives() -> None:
     def passing(t: float) -> tuple[float, float]:
         return -10.0 + 1.2 * t, -4.0  # along the shop front, 4 m out
 
-    fusion = PresenceFusion(FusionSettings(), PLAN, seed=2)
-    events = heard_walking(fusion, passing, seconds=35)
+    fusion = PresenceFusion(FusionSettings(), STORE, seed=2)
+    events = heard_walking(fusion, passing, seconds=35, plan=STORE)
     assert _arrivals(events) == []
     assert fusion.present() == {}
     # Without the outline nothing tells the street from the store: the same walk arrives.
     undrawn = PresenceFusion(FusionSettings(), UNDRAWN, seed=2)
-    assert len(_arrivals(heard_walking(undrawn, passing, seconds=35))) == 1
+    assert len(_arrivals(heard_walking(undrawn, passing, seconds=35, plan=UNDRAWN))) == 1
 
 
 def test_a_shopper_who_walks_out_departs_without_the_away_timeout_and_stays_gone() -> None:
     def leaving(t: float) -> tuple[float, float]:
         return 5.0, 5.0 - 1.2 * max(0.0, t - 20.0)  # out of the door (y = 0) at t = 24.2 s
 
-    fusion = PresenceFusion(FusionSettings(), PLAN, seed=2)
-    events = heard_walking(fusion, leaving, seconds=80)
+    fusion = PresenceFusion(FusionSettings(), STORE, seed=2)
+    events = heard_walking(fusion, leaving, seconds=80, plan=STORE)
     (arrived,) = _arrivals(events)
     assert arrived.zone == "entrance"
     departures = [(t, event) for t, event in events if isinstance(event, Departed)]
@@ -74,8 +84,8 @@ def test_a_shopper_who_walks_out_departs_without_the_away_timeout_and_stays_gone
 
 
 def test_a_shopper_standing_in_the_doorway_is_not_departed() -> None:
-    fusion = PresenceFusion(FusionSettings(), PLAN, seed=2)
-    events = heard_walking(fusion, lambda t: (5.0, 1.0), seconds=80)
+    fusion = PresenceFusion(FusionSettings(), STORE, seed=2)
+    events = heard_walking(fusion, lambda t: (5.0, 1.0), seconds=80, plan=STORE)
     assert len(_arrivals(events)) == 1
     assert not any(isinstance(event, Departed) for _, event in events)
     assert fusion.present() == {"dev": "entrance"}
@@ -86,3 +96,23 @@ def test_street_settings_are_checked() -> None:
         FusionSettings(arrive_inside=0.3, leave_inside=0.5)
     with pytest.raises(ValueError, match="arrive_inside, leave_inside, outside_depart_s"):
         FusionSettings(arrive_inside=1.5, leave_inside=-0.1, outside_depart_s=-1)
+
+
+def test_a_phone_that_goes_quiet_is_left_to_the_away_timeout() -> None:
+    # Walks out and is last heard 8 m down the pavement, then goes quiet (locked, out of range):
+    # its last placement might as well be a noisy dip in a corner of the store.
+    def leaving(t: float) -> tuple[float, float]:
+        return 5.0, max(-8.0, 5.0 - 1.2 * max(0.0, t - 20.0))
+
+    settings = FusionSettings()
+    fusion = PresenceFusion(settings, STORE, seed=2)
+    heard = heard_walking(fusion, leaving, seconds=33, plan=STORE)
+    assert len(_arrivals(heard)) == 1
+    assert not any(isinstance(event, Departed) for _, event in heard)
+    last_heard = 32.3
+    quiet: list[Departed] = []
+    for second in range(33, 130):
+        quiet += [e for e in fusion.tick(T0 + timedelta(seconds=second)) if isinstance(e, Departed)]
+        if second < last_heard + settings.away_timeout_s:
+            assert quiet == [], second
+    assert len(quiet) == 1
