@@ -180,6 +180,11 @@ class HubConfig:
     agent_height_m: float = _spec(
         FloorPlan.height_m, _positive(float, 0, 10), "agent_height_m = 1.5  # above the phones"
     )
+    # Where every zone is drawn, a phone arrives once the tracker puts it in the store with this
+    # probability; higher keeps out more window shoppers by the glass, for later arrivals.
+    arrive_inside: float = _spec(
+        _FUSION.arrive_inside, _positive(float, _FUSION.leave_inside, 1), "arrive_inside = 0.5"
+    )
     dwell_thresholds_s: tuple[float, ...] = _spec(
         _FUSION.dwell_for(ANY_ZONE), _seconds_list, "dwell_thresholds_s = [60, 300, 900]"
     )
@@ -276,4 +281,5 @@ def fusion_settings(config: HubConfig) -> FusionSettings:
         stale_after_s=min(config.reading_stale_after_s, config.away_timeout_s),
         away_timeout_s=config.away_timeout_s,
         dwell_thresholds_s={ANY_ZONE: config.dwell_thresholds_s},
+        arrive_inside=config.arrive_inside,
     )

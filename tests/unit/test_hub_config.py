@@ -35,6 +35,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("reentry_window_s = -1", "reentry_window_s must be a number between 0 and 3600"),
         ("zone_margin_db = -1", "zone_margin_db must be a number between 0 and 30"),
         ("zone_hold_s = 61", "zone_hold_s must be a number between 0 and 60"),
+        ("arrive_inside = 1.5", "arrive_inside must be a number between 0.1 and 1"),
         ("reading_stale_after_s = 1", "reading_stale_after_s must be a number between 2 and 600"),
         ("dwell_thresholds_s = [60, 0]", "dwell_thresholds_s must be a list of seconds"),
         ('dwell_thresholds_s = "soon"', "set it like: dwell_thresholds_s = [60, 300, 900]"),
@@ -86,12 +87,13 @@ def test_fusion_keys_default_to_the_fusion_defaults_and_can_be_set(tmp_path: Pat
     path = tmp_path / "hub.toml"
     path.write_text(
         "zone_margin_db = 8\nzone_hold_s = 3\nreading_stale_after_s = 10\n"
-        "away_timeout_s = 120\ndwell_thresholds_s = [300, 60]\n"
+        "away_timeout_s = 120\ndwell_thresholds_s = [300, 60]\narrive_inside = 0.6\n"
     )
     config = load_config(path, environ={"STORE_HUB_DWELL_THRESHOLDS_S": "30, 120"})
     settings = fusion_settings(config)
     assert (settings.margin_db, settings.hold_s, settings.stale_after_s) == (8.0, 3.0, 10.0)
     assert settings.away_timeout_s == 120.0
+    assert settings.arrive_inside == 0.6
     assert settings.dwell_for("any-zone") == (30.0, 120.0)
     # A margin above the default clear lead raises the clear lead with it.
     assert settings.clear_margin_db == 8.0
