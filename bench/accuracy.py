@@ -101,6 +101,9 @@ LOCKED_FOR_S = (10.0, 70.0)
 # People with the app walking along the street past the shop front, this far from it (metres),
 # and never going in: the door and the front agents hear them through the glass.
 PASSING_M = (0.5, 8.0)
+# Some stop to look in the window on the way, for this long.
+WINDOW_SHOPPING = 0.5
+WINDOW_FOR_S = (10.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -284,16 +287,26 @@ def make_shoppers(
     return shoppers
 
 
-def make_passers(seed: int, count: int, minutes: float) -> list[Shopper]:
+def make_passers(
+    seed: int,
+    count: int,
+    minutes: float,
+    passing_m: tuple[float, float] = PASSING_M,
+    window_shopping: float = WINDOW_SHOPPING,
+) -> list[Shopper]:
     """Passers-by along the store front, from a stream of their own (shoppers stay paired)."""
     rng = random.Random(f"passers-{seed}")
     passers = []
     for index in range(count):
-        y = -rng.uniform(*PASSING_M)
+        y = -rng.uniform(*passing_m)
         ends = (-20.0, STORE_W + 20.0)
         start, end = ends if rng.random() < 0.5 else ends[::-1]
         t = T0 + rng.uniform(0, minutes * 60)
-        route = Route(start, y, t).go(end, y, rng.uniform(1.0, 1.4))
+        speed = rng.uniform(1.0, 1.4)
+        route = Route(start, y, t)
+        if rng.random() < window_shopping:
+            route.go(rng.uniform(0.0, STORE_W), y, speed).wait(rng.uniform(*WINDOW_FOR_S))
+        route.go(end, y, speed)
         passers.append(
             Shopper(
                 f"pass-{index:03d}",
@@ -705,6 +718,21 @@ def main(argv: list[str] | None = None) -> int:
         help=f"people walking past the shop front {PASSING_M[0]:g}-{PASSING_M[1]:g} m out "
         "(never entering), simulated apart so the shoppers' figures stay the same",
     )
+    parser.add_argument(
+        "--passing-m",
+        type=float,
+        nargs=2,
+        default=PASSING_M,
+        metavar=("NEAR", "FAR"),
+        help="how far from the shop front passers-by walk, metres",
+    )
+    parser.add_argument(
+        "--window-shopping",
+        type=float,
+        default=WINDOW_SHOPPING,
+        help=f"share of passers-by who stop {WINDOW_FOR_S[0]:g}-{WINDOW_FOR_S[1]:g} s at the "
+        "window",
+    )
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--no-walls", action="store_true", help="no fitting-room partitions")
     parser.add_argument(
@@ -869,7 +897,13 @@ def main(argv: list[str] | None = None) -> int:
         tracker=tracker,
         oracle=args.oracle,
     )
-    passers = make_passers(args.seed, args.passers, args.minutes) if not args.oracle else []
+    passers = (
+        make_passers(
+            args.seed, args.passers, args.minutes, tuple(args.passing_m), args.window_shopping
+        )
+        if not args.oracle
+        else []
+    )
     passing = (
         simulate(
             passers,
@@ -963,9 +997,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if passers:
         shown, seconds = passers_shown(passers, passing)
+        stopped = sum(len(passer.route.points) > 2 for passer in passers)
         print(
-            f"\n[passers-by] {len(passers)} walked along the street {PASSING_M[0]:g}-"
-            f"{PASSING_M[1]:g} m from the shop front without going in: {shown} shown in the "
+            f"\n[passers-by] {len(passers)} walked along the street {args.passing_m[0]:g}-"
+            f"{args.passing_m[1]:g} m from the shop front without going in ({stopped} stopped "
+            f"{WINDOW_FOR_S[0]:g}-{WINDOW_FOR_S[1]:g} s at the window): {shown} shown in the "
             f"store, for {seconds:.0f} s in all"
         )
     print("\n  zone calls (arrivals and changes) by confidence, right = true zone at that moment:")
