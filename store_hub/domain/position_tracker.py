@@ -183,6 +183,8 @@ class PositionTracker:
             float(self._ay.max()) + reach,
         )
         self._h2 = plan.height_m**2
+        # Computed once: inside_probability() runs for every reading and tick.
+        self._outline = plan.outline if plan.outlined else ()
         # 10 * n * log10(d) = 5 * n * log10(d^2): no square root per particle.
         self._slope = 5.0 * plan.path_loss_exponent
 
@@ -253,7 +255,7 @@ class PositionTracker:
 
     def inside_probability(self, device_id: str) -> float | None:
         """Probability the device is in the store; None without a cloud or an outlined plan."""
-        if not self._plan.outlined:
+        if not self._outline:
             return None
         cloud = self._located(device_id)
         if cloud is None:
@@ -282,7 +284,7 @@ class PositionTracker:
         for index, (x0, y0, x1, y1) in self._bounds_by_index:
             zones[(x >= x0) & (x < x1) & (y >= y0) & (y < y1)] = index
         inside = np.zeros(len(x), dtype=np.bool_)
-        for x0, y0, x1, y1 in self._plan.outline:
+        for x0, y0, x1, y1 in self._outline:
             inside |= (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
         return zones, inside
 
