@@ -39,11 +39,23 @@ _ID = validate.Regexp(
 _POSITION = validate.Range(-10_000, 10_000)
 
 
+def _optional_metres(description: str | None = None) -> fields.Float:
+    """A floor coordinate in metres that a body may leave out (null: not measured)."""
+    metadata = {} if description is None else {"description": description}
+    return fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=_POSITION,
+        metadata=metadata,
+    )
+
+
 class ZoneBodySchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(ZONE_KINDS))
-    x_m = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_POSITION)
-    y_m = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_POSITION)
+    x_m = _optional_metres()
+    y_m = _optional_metres()
     bounds_m = fields.List(
         fields.Float(allow_nan=False, validate=_POSITION),
         load_default=None,
@@ -102,20 +114,8 @@ class ZoneSchema(Schema):
 class _FloorPositionMixin(Schema):
     """An agent's optional floor position: metres in the zones' frame, both or neither."""
 
-    x_m = fields.Float(
-        load_default=None,
-        allow_none=True,
-        allow_nan=False,
-        validate=_POSITION,
-        metadata={"description": "floor position, metres, in the zones' frame; with y_m"},
-    )
-    y_m = fields.Float(
-        load_default=None,
-        allow_none=True,
-        allow_nan=False,
-        validate=_POSITION,
-        metadata={"description": "floor position, metres, in the zones' frame; with x_m"},
-    )
+    x_m = _optional_metres("floor position, metres, in the zones' frame; with y_m")
+    y_m = _optional_metres("floor position, metres, in the zones' frame; with x_m")
 
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_kwargs: Any) -> None:
