@@ -41,7 +41,7 @@ class CostBucket:
             return wait
 
     def observe(self, throttle_status: Mapping[str, Any]) -> None:
-        """Take Shopify's reading as the truth (it already counts the queries in flight)."""
+        """Take Shopify's reading, unless the model already knows of less (see below)."""
         try:
             available = float(throttle_status["currentlyAvailable"])
             maximum = float(throttle_status["maximumAvailable"])
@@ -49,8 +49,16 @@ class CostBucket:
         except (KeyError, TypeError, ValueError):
             return
         with self._lock:
+            now = self._monotonic()
+            if self._available is not None and self._rate > 0:
+                # Answers to concurrent queries arrive in any order: a reading taken before
+                # another query was charged would hand back that query's points. The model
+                # already counts every query reserved since, so the lower of the two stands
+                # (at worst a query waits for a refund Shopify made: cost/rate seconds).
+                modelled = min(self._maximum, self._available + self._rate * (now - self._at))
+                available = min(available, modelled)
             self._available, self._maximum, self._rate = available, maximum, rate
-            self._at = self._monotonic()
+            self._at = now
 
     def wait_for(self, cost: float, throttle_status: Mapping[str, Any]) -> float | None:
         """After THROTTLED: seconds until `cost` is restored, from the reading sent with it."""
