@@ -810,6 +810,12 @@ def main(argv: list[str] | None = None) -> int:
         default=defaults.outside_depart_s,
         help="seconds a phone stays walked out before it departs",
     )
+    parser.add_argument(
+        "--outside-drop",
+        type=float,
+        default=defaults.outside_drop_db,
+        help="dB quieter than when last placed inside a walked-out phone must be heard",
+    )
     parser.add_argument("--particles", type=int, default=TrackerSettings().particles)
     parser.add_argument(
         "--bias-sigma",
@@ -868,6 +874,7 @@ def main(argv: list[str] | None = None) -> int:
         arrive_inside=args.arrive_inside,
         leave_inside=args.leave_inside,
         outside_depart_s=args.outside_depart,
+        outside_drop_db=args.outside_drop,
     )
     by_position = args.tracker == "position"
     tracking = TrackingSettings(
@@ -960,7 +967,8 @@ def main(argv: list[str] | None = None) -> int:
         if floor.outlined:
             print(
                 f"  the street: arrival from {settings.arrive_inside:g} probability in the store, "
-                f"departure after {settings.outside_depart_s:g} s under {settings.leave_inside:g}"
+                f"departure after {settings.outside_depart_s:g} s under {settings.leave_inside:g} "
+                f"and {settings.outside_drop_db:g} dB quieter"
             )
     else:
         print("zones by the loudest-zone rule (no agent positions)")

@@ -84,11 +84,17 @@ class FusionSettings:
     # Where IT drew every zone, the tracker also tells the store from the street: agents by
     # the door and along the front hear passers-by through the glass. A phone arrives only
     # once it is at least arrive_inside likely in the store, and a present one departs when it
-    # has been under leave_inside for outside_depart_s (walked out), not after the away
-    # timeout. The hold keeps a shopper standing in the doorway from being departed.
+    # has been under leave_inside, and heard outside_drop_db quieter by the loudest agent than
+    # when last placed inside, for outside_depart_s (walked out), not after the away timeout.
+    # The drop is the evidence the tracker cannot fake: with few agents, a phone standing still
+    # sounds the same from a spot well outside if it is louder than it says, and the tracker
+    # can drift there (a sparse plan departed 7 of 8 phones standing still within minutes);
+    # someone who walked out has moved away from every agent (8 m on from a door agent 5 m
+    # inside is 10 dB at exponent 2.2), while a still phone's smoothed level wanders 1-2 dB.
     arrive_inside: float = 0.5
     leave_inside: float = 0.1
-    outside_depart_s: float = 10.0
+    outside_drop_db: float = 6.0
+    outside_depart_s: float = 6.0
 
     def __post_init__(self) -> None:
         """Reject settings that would make the fusion meaningless."""
@@ -107,6 +113,7 @@ class FusionSettings:
                 "arrive_inside": 0 <= self.arrive_inside <= 1,
                 "leave_inside": 0 <= self.leave_inside <= self.arrive_inside,
                 "outside_depart_s": self.outside_depart_s >= 0,
+                "outside_drop_db": self.outside_drop_db >= 0,
                 "dwell_thresholds_s": all(
                     t > 0 for ts in self.dwell_thresholds_s.values() for t in ts
                 ),
@@ -215,6 +222,7 @@ class _Device:
     dwell_done: set[float] = field(default_factory=set)
     zone_confidence: float = 1.0
     outside_since: datetime | None = None  # present, but the tracker places it outside
+    loudest_inside: float | None = None  # loudest agent's level when last placed inside
 
 
 class PresenceFusion:
@@ -367,7 +375,7 @@ class PresenceFusion:
             zone = max(scores, key=scores.__getitem__)
             state.arrived, state.zone, state.zone_since = True, zone, now
             events.append(Arrived(device_id, now, zone, rule.confidence(scores, zone)))
-        elif self._walked_out(device_id, state, inside, now):
+        elif self._walked_out(device_id, state, inside, strengths, now):
             return self._depart(device_id, state, now)
         else:
             # While nobody hears the device (a locked phone) there are no scores: the last
@@ -379,21 +387,34 @@ class PresenceFusion:
         return events
 
     def _walked_out(
-        self, device_id: str, state: _Device, inside: float | None, now: datetime
+        self,
+        device_id: str,
+        state: _Device,
+        inside: float | None,
+        strengths: Mapping[str, float],
+        now: datetime,
     ) -> bool:
-        """Whether a present device has been placed outside the store for long enough."""
+        """Whether a present device has been placed outside, and heard quieter, long enough."""
+        settings = self._settings
         placed = self._tracker.placed_at(device_id) if self._tracker is not None else None
+        if inside is not None and strengths and inside >= settings.arrive_inside:
+            state.loudest_inside = max(strengths.values())
+        loudest = max(strengths.values(), default=NO_SIGNAL_DBM)
         if (
             inside is None
             or placed is None
-            or inside >= self._settings.leave_inside
+            or inside >= settings.leave_inside
             or now.timestamp() - placed > _PLACED_WITHIN_S
+            # Not placed inside since the hub started (a visit restored after a restart): the
+            # away timeout decides about it.
+            or state.loudest_inside is None
+            or loudest > state.loudest_inside - settings.outside_drop_db
         ):
             state.outside_since = None
             return False
         if state.outside_since is None:
             state.outside_since = now
-        return (now - state.outside_since).total_seconds() >= self._settings.outside_depart_s
+        return (now - state.outside_since).total_seconds() >= settings.outside_depart_s
 
     def _challenge(
         self,
