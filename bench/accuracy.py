@@ -447,6 +447,7 @@ def simulate(
     floor: FloorPlan | None = None,
     tracker: TrackerSettings | None = None,
     oracle: bool = False,
+    tracker_seed: int = 1,
 ) -> Run:
     """Drive the agents' real core and the hub's fusion through the whole run."""
     parsers = {a.agent_id: FrameParser() for a in AGENTS}
@@ -456,7 +457,7 @@ def simulate(
     # would draw different noise for the same advertisements, and comparisons would not be paired.
     network = random.Random(rng.random())
     zone_of = {a.agent_id: a.zone for a in AGENTS}
-    fusion = PresenceFusion(settings, floor, tracker, seed=1)
+    fusion = PresenceFusion(settings, floor, tracker, seed=tracker_seed)
     if oracle:
         by_id = {shopper.device_id: shopper for shopper in shoppers}
 
@@ -818,6 +819,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--particles", type=int, default=TrackerSettings().particles)
     parser.add_argument(
+        "--tracker-seed",
+        type=int,
+        default=1,
+        help="the position tracker's random streams (the floor and radio stay --seed's): "
+        "how much a figure moves with it is the run-to-run noise of the tracker",
+    )
+    parser.add_argument(
         "--bias-sigma",
         type=float,
         default=TrackerSettings().bias_sigma_db,
@@ -903,6 +911,7 @@ def main(argv: list[str] | None = None) -> int:
         floor=floor,
         tracker=tracker,
         oracle=args.oracle,
+        tracker_seed=args.tracker_seed,
     )
     passers = (
         make_passers(
@@ -922,6 +931,7 @@ def main(argv: list[str] | None = None) -> int:
             ideal_radio=args.ideal_radio,
             floor=floor,
             tracker=tracker,
+            tracker_seed=args.tracker_seed,
         )
         if passers
         else Run()

@@ -21,6 +21,7 @@ generator, so a run is reproducible.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -150,6 +151,9 @@ class _Cloud:
     vy: Floats
     bias: Floats
     w: Floats
+    # Each cloud draws from a stream of its own (the tracker's seed and the device's id), so a
+    # device's track does not depend on which other devices happen to be in the store.
+    rng: np.random.Generator
     zone_index: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     inside: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     zone_index_t: float = math.nan  # when zone_index and inside were computed
@@ -162,7 +166,7 @@ class PositionTracker:
         """Track nobody yet; `seed` makes runs reproducible."""
         self._plan = plan
         self._settings = settings
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
         self._clouds: dict[str, _Cloud] = {}
         self._agent_ids = list(plan.positions)
         self._agent_index = {agent_id: i for i, agent_id in enumerate(self._agent_ids)}
@@ -223,7 +227,7 @@ class PositionTracker:
         t = max(when for when, _ in levels)
         cloud = self._clouds.get(device_id)
         if cloud is None:
-            cloud = self._spawn(agent_id, t)
+            cloud = self._spawn(device_id, agent_id, t)
             self._clouds[device_id] = cloud
         self._predict(cloud, t)
         index = self._agent_index[agent_id]
@@ -300,12 +304,12 @@ class PositionTracker:
             return None
         return float(np.dot(cloud.w, cloud.x)), float(np.dot(cloud.w, cloud.y))
 
-    def _spawn(self, agent_id: str, t: float) -> _Cloud:
+    def _spawn(self, device_id: str, agent_id: str, t: float) -> _Cloud:
         settings = self._settings
         n = settings.particles
         x, y = self._plan.positions[agent_id]
         spread = settings.spawn_sigma_m
-        rng = self._rng
+        rng = np.random.default_rng((self._seed, zlib.crc32(device_id.encode())))
         cloud = _Cloud(
             t,
             x + spread * rng.standard_normal(n),
@@ -314,6 +318,7 @@ class PositionTracker:
             np.zeros(n),
             settings.bias_sigma_db * rng.standard_normal(n),
             np.full(n, 1.0 / n),
+            rng,
         )
         self._clip(cloud)
         return cloud
@@ -324,7 +329,7 @@ class PositionTracker:
             return
         settings = self._settings
         n = len(cloud.x)
-        rng = self._rng
+        rng = cloud.rng
         keep = math.exp(-dt / settings.velocity_tau_s)
         kick = settings.speed_sigma_mps * math.sqrt(1.0 - keep * keep)
         noise = rng.standard_normal((3, n))
@@ -347,7 +352,7 @@ class PositionTracker:
         # every resample (several a second) it wandered by several dB over a visit, and a phone
         # taken to be 5 dB louder than it is was placed far from every agent: out of the store.
         n = len(cloud.w)
-        rng = self._rng
+        rng = cloud.rng
         picks = (rng.random() + np.arange(n)) / n
         index = np.minimum(np.searchsorted(np.cumsum(cloud.w), picks), n - 1)
         cloud.x = cloud.x[index] + 0.1 * rng.standard_normal(n)
