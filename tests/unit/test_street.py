@@ -104,22 +104,17 @@ def heard_as_on_the_floor(
     missed), 2.5 dB noise, one in ten faded 6 dB; the reading's level is their mean.
     """
     rng = random.Random(seed)
+
+    def advertisement(agent: tuple[float, float], t: float) -> float:
+        fade = 6.0 if rng.random() < 0.1 else 0.0
+        return float(round(level(agent, *where(t)) + rng.gauss(0, 2.5) - fade))
+
     departed: list[Departed] = []
     for step in range(2, 2 * seconds):
         for offset, (agent_id, agent) in enumerate(STORE.positions.items()):
             t = step / 2 + 0.07 * offset
-            heard = [age for age in (-0.4, -0.2, 0.0) if rng.random() >= 0.1]
-            levels = tuple(
-                (
-                    age,
-                    float(
-                        round(
-                            level(agent, *where(t)) + rng.gauss(0, 2.5) - 6.0 * (rng.random() < 0.1)
-                        )
-                    ),
-                )
-                for age in heard
-            )
+            caught = [age for age in (-0.4, -0.2, 0.0) if rng.random() >= 0.1]
+            levels = tuple((age, advertisement(agent, t + age)) for age in caught)
             if levels:
                 rssi = sum(dbm for _, dbm in levels) / len(levels)
                 seen = T0 + timedelta(seconds=t)
@@ -136,8 +131,8 @@ def heard_as_on_the_floor(
 
 def test_a_phone_standing_still_in_a_sparse_store_is_not_departed() -> None:
     # In through the door, then still between the door and till agents, three agents in all:
-    # a phone 5 dB louder than it says 6 m out on the street sounds the same, and the
-    # tracker can drift there. The phone has not moved away from any agent, so it stays.
+    # a phone about 5 dB louder than it says a few metres out on the street sounds the same,
+    # and the tracker can drift there. The phone has not moved away from any agent, so it stays.
     def walk_in_and_stand(t: float) -> tuple[float, float]:
         if t < 5.0:
             return 5.0, -5.0 + 1.2 * t  # up the pavement and through the door at (5, 0)
