@@ -181,6 +181,10 @@ class Shopper:
     silences: list[tuple[float, float]]
     # The phone's real 1 m power minus what it advertises (--tx-spread; 0 by default).
     tx_error_db: float = 0.0
+    # From bagged_at on, the phone is this much quieter at every agent (put in a bag or a
+    # back pocket; --bagged).
+    bagged_db: float = 0.0
+    bagged_at: float = math.inf
     entered: float = 0.0  # true arrival: crossing the door inwards
     left: float = 0.0  # true departure: crossing it outwards
     next_ad: float = 0.0
@@ -248,6 +252,7 @@ def make_shoppers(
     minutes: float,
     locked_every_s: float = LOCKED_EVERY_S,
     tx_spread_db: float = 0.0,
+    bagged_db: float = 0.0,
 ) -> list[Shopper]:
     """Shoppers arriving over the run: browsers, boundary walkers and diagonal walkers."""
     kinds = ("browse", "boundary", "browse", "diagonal", "browse")
@@ -283,6 +288,11 @@ def make_shoppers(
         if tx_spread_db:
             # A stream of its own, so that the spread changes nothing else in the run.
             shopper.tx_error_db = random.Random(f"tx-{index}").gauss(0.0, tx_spread_db)
+        if bagged_db:
+            # Somewhere in the middle of the visit; a stream of its own, as above.
+            share = random.Random(f"bag-{index}").uniform(0.3, 0.7)
+            shopper.bagged_db = bagged_db
+            shopper.bagged_at = shopper.entered + share * (shopper.left - shopper.entered)
         shoppers.append(shopper)
     return shoppers
 
@@ -431,6 +441,7 @@ def floor_plan(
         {a.agent_id: a.zone for a in AGENTS},
         {z.name: (z.x0, z.y0, z.x1, z.y1) for z in ZONES} if bounds else {},
         outline=tuple((z.x0, z.y0, z.x1, z.y1) for z in ZONES) if bounds else (),
+        entrances=frozenset({"entrance"}) if bounds else frozenset(),
         path_loss_exponent=exponent,
         height_m=height_m,
     )
@@ -572,6 +583,7 @@ def _hear(
         rssi = (
             mean_rssi(agent, *position, walls)
             + shopper.tx_error_db
+            - (shopper.bagged_db if t >= shopper.bagged_at else 0.0)
             + (0.0 if ideal_radio else noise - fade)
         )
         rssi = float(round(rssi))  # HCI reports whole dBm
@@ -850,6 +862,14 @@ def main(argv: list[str] | None = None) -> int:
         help="dB: each phone's real 1 m power is off what it advertises by N(0, this)",
     )
     parser.add_argument(
+        "--bagged",
+        type=float,
+        default=0.0,
+        metavar="DB",
+        help="each shopper's phone goes this much quieter at every agent at once, midway "
+        "through the visit (into a bag or a back pocket); 0 = never",
+    )
+    parser.add_argument(
         "--no-zone-bounds",
         action="store_true",
         help="the hub knows agents' positions only: a zone is where its agents are nearest",
@@ -898,7 +918,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     tracker = TrackerSettings(particles=args.particles, bias_sigma_db=args.bias_sigma)
     rng = random.Random(args.seed)
-    shoppers = make_shoppers(rng, args.shoppers, args.minutes, args.locked_every, args.tx_spread)
+    shoppers = make_shoppers(
+        rng, args.shoppers, args.minutes, args.locked_every, args.tx_spread, args.bagged
+    )
     began = time.perf_counter()
     run = simulate(
         shoppers,
@@ -953,6 +975,8 @@ def main(argv: list[str] | None = None) -> int:
         f"phones locked: a {LOCKED_FOR_S[0]:g}-{LOCKED_FOR_S[1]:g} s quiet spell every "
         f"{args.locked_every:g} s on average (0 = never)"
     )
+    if args.bagged:
+        print(f"phones put in a bag midway through each visit: {args.bagged:g} dB quieter")
     print(
         f"fusion: margin {settings.margin_db:g} dB for {settings.hold_s:g} s "
         f"(at once from {settings.clear_margin_db:g} dB), "

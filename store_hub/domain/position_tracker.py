@@ -60,6 +60,8 @@ class FloorPlan:
     # The store's floor: every zone's rectangle, zones without a placed agent too, once IT drew
     # them all; empty otherwise. A position in none of them is outside (the street, the mall).
     outline: tuple[tuple[float, float, float, float], ...] = ()
+    # The zones people come in and go out through (zones of kind entrance).
+    entrances: frozenset[str] = frozenset()
     # Open-plan retail floors measure 2-2.5; walls and shelving push it up.
     path_loss_exponent: float = 2.2
     # Agents on the ceiling, phones in hands or pockets: the distance is never below this.

@@ -219,6 +219,7 @@ class PresenceService:
                     agent_zones,
                     bounds,
                     outline=self._topology.store_outline(),
+                    entrances=self._topology.entrance_zones(),
                     **self._radio,
                 )
             except ValueError as exc:  # positions IT entered that make no plan: say so, go on
@@ -230,6 +231,8 @@ class PresenceService:
             drawn = "every zone drawn: the street is told apart"
             if not plan.outlined:
                 drawn = "the street is not told apart: draw every zone, place 3+ agents off a line"
+            elif not plan.entrances & set(agent_zones.values()):
+                drawn += "; walking out is not: place an agent in an entrance zone"
             how = f"positions ({len(agent_zones)} agents placed; {drawn})"
         log.info("zones from %s", how)
 

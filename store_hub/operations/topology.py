@@ -76,6 +76,7 @@ class _Snapshot:
     floor_positions: dict[str, tuple[float, float]]
     zone_bounds: dict[str, Bounds]
     outline: tuple[Bounds, ...]
+    entrances: frozenset[str]
     version: int
 
 
@@ -158,7 +159,7 @@ class Topology:
         self._store_id = store_id
         self._publisher = publisher
         self._refresh_lock = threading.Lock()
-        self._snapshot = _Snapshot({}, {}, {}, {}, {}, (), 0)
+        self._snapshot = _Snapshot({}, {}, {}, {}, {}, (), frozenset(), 0)
         self._watchers: list[TopologyWatcher] = []
 
     def watch(self, watcher: TopologyWatcher) -> None:
@@ -191,6 +192,7 @@ class Topology:
                 },
                 zone_bounds=drawn,
                 outline=tuple(drawn.values()) if zones and len(drawn) == len(zones) else (),
+                entrances=frozenset(z.zone_id for z in zones if z.kind == "entrance"),
                 version=self._snapshot.version + 1,
             )
 
@@ -216,6 +218,10 @@ class Topology:
     def store_outline(self) -> tuple[Bounds, ...]:
         """Every zone's rectangle once IT drew them all (the store's floor), else empty."""
         return self._snapshot.outline
+
+    def entrance_zones(self) -> frozenset[str]:
+        """The zones of kind entrance, by id."""
+        return self._snapshot.entrances
 
     def zone_name(self, zone_id: str | None) -> str | None:
         """A zone's display name (the zone id if the zone has none cached)."""

@@ -141,7 +141,7 @@ def test_positions_place_the_shopper_and_the_visit_survives_restart_and_replay(r
     assert rig.presence.present() == {rig.device_id: "fitting-1"}
 
 
-def test_the_street_is_not_the_store(rig: Rig) -> None:
+def test_the_street_is_not_the_store(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     """Every zone is drawn, so the rectangles are the floor: y < 0 is the pavement.
 
     A third agent at the back of the entrance: with agents in a line the hub cannot tell.
@@ -157,9 +157,12 @@ def test_the_street_is_not_the_store(rig: Rig) -> None:
         return 5.0, 5.0 - 1.2 * (t - 50)  # out again: through the door at t = 54.2
 
     walk = Walk(rig, where, agents)
-    for t in range(1, 29):
-        walk.second(t)
+    with caplog.at_level("INFO", logger="store_hub.operations.presence"):
+        for t in range(1, 29):
+            walk.second(t)
     assert rig.events == []  # heard all along the window, never a shopper
+    (floor,) = [r.getMessage() for r in caplog.records if "zones from" in r.getMessage()]
+    assert "the street is told apart" in floor and "walking out is not" not in floor
     for t in range(29, 54):
         walk.second(t)
     assert [type(event).__name__ for event in rig.events] == ["VisitStarted"]

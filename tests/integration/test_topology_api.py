@@ -154,6 +154,10 @@ def test_zone_crud(store: Store) -> None:
     ]
     assert store.get("/zones/fit-1").json()["name"] == "Fitting room 1"
     assert [z["bounds_m"] for z in zones] == [None, None]
+    # The ways in and out, for the tracker to tell a shopper who walked out.
+    assert store.hub.topology.entrance_zones() == {"entrance"}
+    assert store.put("/zones/entrance", {"name": "Main door", "kind": "other"}).ok
+    assert store.hub.topology.entrance_zones() == frozenset()
 
 
 def test_a_zone_rectangle_is_kept_read_back_and_cleared_by_a_put_without_it(
