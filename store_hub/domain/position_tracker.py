@@ -1,8 +1,10 @@
 """Where on the floor each shopper's phone is, from every agent's per-advertisement RSSI (pure).
 
-A particle filter per device over the store's floor plan: each particle is a position, a
-walking velocity and the phone's transmit bias (phones advertise a 1 m power that is off by a
-few dB). Between measurements particles walk (velocity decays towards a random walking speed,
+A particle filter per device over the store's floor plan: each particle is a position and a
+walking velocity, and carries a Kalman estimate of the phone's transmit bias (phones advertise
+a 1 m power that is off by a few dB; Rao-Blackwellised: the bias is integrated out rather than
+sampled, so resampling cannot wear its spread down to a few values that stick). Between
+measurements particles walk (velocity decays towards a random walking speed,
 so a shopper can stop, turn or keep going); each advertisement an agent heard weights them by
 how well log-distance path loss from that agent explains the level, with a one-sided fade
 component (multipath or a body takes 6 dB off about one advertisement in ten). A zone's
@@ -124,6 +126,9 @@ class TrackerSettings:
     # FloorPlan.outlined) but, on the harness's seven agents, placed phones 3 dB quieter than
     # they say outside the store (two false departures in a run, none at 3 dB).
     bias_sigma_db: float = 3.0
+    # How fast a phone's bias may wander (the Kalman filters' process noise). Faster (0.3)
+    # follows a phone put in a bag sooner but lets passers-by at the window be taken for
+    # quiet phones inside (15-21 of 100 shown against 3-5).
     bias_drift_db_per_s: float = 0.05
 
     def __post_init__(self) -> None:
@@ -151,7 +156,8 @@ class _Cloud:
     y: Floats
     vx: Floats
     vy: Floats
-    bias: Floats
+    bias: Floats  # each particle's estimate of the phone's transmit bias (dB)...
+    bias_var: Floats  # ...and its variance: a Kalman filter per particle
     w: Floats
     # Each cloud draws from a stream of its own (the tracker's seed and the device's id), so a
     # device's track does not depend on which other devices happen to be in the store.
@@ -235,16 +241,25 @@ class PositionTracker:
         index = self._agent_index[agent_id]
         reference = self._plan.default_reference_dbm if reference_dbm is None else reference_dbm
         d2 = (cloud.x - self._ax[index]) ** 2 + (cloud.y - self._ay[index]) ** 2 + self._h2
-        expected = reference + cloud.bias - self._slope * np.log10(d2)
+        unbiased = reference - self._slope * np.log10(d2)
         settings = self._settings
-        two_var = 2.0 * settings.level_sigma_db**2
-        # All levels of the report at once: one (levels x particles) array, not a Python loop.
-        residual = np.array([dbm for _, dbm in levels])[:, None] - expected
-        direct = np.exp(-(residual * residual) / two_var)
-        faded = np.exp(-((residual + settings.fade_db) ** 2) / two_var)
-        mixture = (1.0 - settings.fade_share) * direct + settings.fade_share * faded
-        # The floor keeps a particle that every term rules out from a log of zero.
-        log_w = np.log(cloud.w) + np.log(mixture + 1e-300).sum(axis=0)
+        level_var = settings.level_sigma_db**2
+        fade, share = settings.fade_db, settings.fade_share
+        log_w = np.log(cloud.w)
+        for _, dbm in levels:
+            # The bias is integrated out: each level is weighed against the particle's bias
+            # estimate with that estimate's uncertainty added, then corrects the estimate.
+            spread = cloud.bias_var + level_var
+            residual = dbm - unbiased - cloud.bias
+            direct = (1.0 - share) * np.exp(-(residual * residual) / (2.0 * spread))
+            faded = share * np.exp(-((residual + fade) ** 2) / (2.0 * spread))
+            mixture = direct + faded
+            # The floor keeps a particle that every term rules out from a log of zero.
+            log_w += np.log(mixture + 1e-300) - 0.5 * np.log(spread)
+            unfaded = direct / (mixture + 1e-300)
+            gain = cloud.bias_var / spread
+            cloud.bias = cloud.bias + gain * (residual + (1.0 - unfaded) * fade)
+            cloud.bias_var = (1.0 - gain) * cloud.bias_var
         log_w -= log_w.max()
         weights = np.exp(log_w)
         cloud.w = weights / weights.sum()
@@ -318,7 +333,8 @@ class PositionTracker:
             y + spread * rng.standard_normal(n),
             np.zeros(n),
             np.zeros(n),
-            settings.bias_sigma_db * rng.standard_normal(n),
+            np.zeros(n),
+            np.full(n, settings.bias_sigma_db**2),
             np.full(n, 1.0 / n),
             rng,
         )
@@ -334,12 +350,12 @@ class PositionTracker:
         rng = cloud.rng
         keep = math.exp(-dt / settings.velocity_tau_s)
         kick = settings.speed_sigma_mps * math.sqrt(1.0 - keep * keep)
-        noise = rng.standard_normal((3, n))
+        noise = rng.standard_normal((2, n))
         cloud.vx = cloud.vx * keep + kick * noise[0]
         cloud.vy = cloud.vy * keep + kick * noise[1]
         cloud.x = cloud.x + cloud.vx * dt
         cloud.y = cloud.y + cloud.vy * dt
-        cloud.bias = cloud.bias + settings.bias_drift_db_per_s * math.sqrt(dt) * noise[2]
+        cloud.bias_var = cloud.bias_var + settings.bias_drift_db_per_s**2 * dt
         self._clip(cloud)
         cloud.t = t
 
@@ -362,5 +378,6 @@ class PositionTracker:
         cloud.vx = cloud.vx[index]
         cloud.vy = cloud.vy[index]
         cloud.bias = cloud.bias[index]
+        cloud.bias_var = cloud.bias_var[index]
         cloud.w = np.full(n, 1.0 / n)
         self._clip(cloud)
