@@ -95,7 +95,7 @@ class FusionSettings:
     # loudest must have been in an entrance zone (FloorPlan.entrances). A phone slipped into a
     # bag is suddenly quieter at every agent, which the tracker can only read as far away, out
     # of the store; but the agent loudest for it stays the one beside it (an 8 dB bag on the
-    # harness's floor: 26 of 40 shoppers departed without this, 3 with it, all three bagged in
+    # harness's floor: 26 of 40 shoppers departed without this, 2-3 with it, mostly bagged in
     # the entrance zone). No agent in an entrance zone: walking out is left to the away timeout.
     arrive_inside: float = 0.5
     leave_inside: float = 0.1

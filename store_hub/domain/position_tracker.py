@@ -4,12 +4,12 @@ A particle filter per device over the store's floor plan: each particle is a pos
 walking velocity, and carries a Kalman estimate of the phone's transmit bias (phones advertise
 a 1 m power that is off by a few dB; Rao-Blackwellised: the bias is integrated out rather than
 sampled, so resampling cannot wear its spread down to a few values that stick). Between
-measurements particles walk (velocity decays towards a random walking speed,
-so a shopper can stop, turn or keep going); each advertisement an agent heard weights them by
-how well log-distance path loss from that agent explains the level, with a one-sided fade
-component (multipath or a body takes 6 dB off about one advertisement in ten). A zone's
-probability is the weight of the particles nearest one of its agents, so zone boundaries lie
-halfway between agents of different zones, as IT places them.
+measurements particles walk (velocity decays towards a random walking speed, so a shopper can
+stop, turn or keep going); each advertisement an agent heard weights them by how well
+log-distance path loss from that agent explains the level, with a one-sided fade component
+(multipath or a body takes 6 dB off about one advertisement in ten). A zone's probability is
+the weight of the particles in its rectangle, or nearest one of its agents where IT drew none,
+so undrawn zone boundaries lie halfway between agents of different zones.
 
 Why a tracker rather than "the zone of the loudest agent": it uses every agent at once and the
 fact that people walk, not jump, so the same advertisements place a shopper sooner and with
@@ -128,7 +128,7 @@ class TrackerSettings:
     bias_sigma_db: float = 3.0
     # How fast a phone's bias may wander (the Kalman filters' process noise). Faster (0.3)
     # follows a phone put in a bag sooner but lets passers-by at the window be taken for
-    # quiet phones inside (15-21 of 100 shown against 3-5).
+    # quiet phones inside (15-21 of 100 shown against 2-6).
     bias_drift_db_per_s: float = 0.05
 
     def __post_init__(self) -> None:
@@ -366,9 +366,9 @@ class PositionTracker:
 
     def _resample(self, cloud: _Cloud) -> None:
         # Systematic resampling, then a little jitter so copies of one position spread out. Not
-        # the transmit bias: it belongs to the phone and only drifts (_predict); jittered at
-        # every resample (several a second) it wandered by several dB over a visit, and a phone
-        # taken to be 5 dB louder than it is was placed far from every agent: out of the store.
+        # the bias estimate: it belongs to the phone and only drifts (_predict); a sampled bias
+        # jittered at every resample (several a second) once wandered by several dB over a
+        # visit, and a phone taken to be 5 dB louder than it is was placed out of the store.
         n = len(cloud.w)
         rng = cloud.rng
         picks = (rng.random() + np.arange(n)) / n
