@@ -408,7 +408,6 @@ class PresenceFusion:
         if inside is not None and strengths and inside >= settings.arrive_inside:
             state.loudest_zone_inside = max(strengths, key=strengths.__getitem__)
             state.loudest_inside = strengths[state.loudest_zone_inside]
-        loudest = max(strengths.values(), default=NO_SIGNAL_DBM)
         if (
             tracker is None
             or inside is None
@@ -418,8 +417,10 @@ class PresenceFusion:
             # Not placed inside since the hub started (a visit restored after a restart): the
             # away timeout decides about it.
             or state.loudest_inside is None
-            or loudest > state.loudest_inside - settings.outside_drop_db
             or state.loudest_zone_inside not in tracker.plan.entrances
+            # Last, as it is the only test that scans the readings.
+            or max(strengths.values(), default=NO_SIGNAL_DBM)
+            > state.loudest_inside - settings.outside_drop_db
         ):
             state.outside_since = None
             return False
