@@ -157,7 +157,10 @@ class _Cloud:
     vx: Floats
     vy: Floats
     bias: Floats  # each particle's estimate of the phone's transmit bias (dB)...
-    bias_var: Floats  # ...and its variance: a Kalman filter per particle
+    # ...and its variance: a Kalman filter per particle. One number for the whole cloud: every
+    # particle starts with the prior, drifts by the same amount and takes the same levels, and
+    # the variance of a Kalman filter does not depend on the values it was given.
+    bias_var: float
     w: Floats
     # Each cloud draws from a stream of its own (the tracker's seed and the device's id), so a
     # device's track does not depend on which other devices happen to be in the store.
@@ -248,18 +251,20 @@ class PositionTracker:
         log_w = np.log(cloud.w)
         for _, dbm in levels:
             # The bias is integrated out: each level is weighed against the particle's bias
-            # estimate with that estimate's uncertainty added, then corrects the estimate.
+            # estimate with that estimate's uncertainty added, then corrects the estimate. The
+            # spread is the same for every particle, so its normalising term is left out.
             spread = cloud.bias_var + level_var
             residual = dbm - unbiased - cloud.bias
-            direct = (1.0 - share) * np.exp(-(residual * residual) / (2.0 * spread))
-            faded = share * np.exp(-((residual + fade) ** 2) / (2.0 * spread))
-            mixture = direct + faded
+            direct = (1.0 - share) * np.exp(residual * residual * (-0.5 / spread))
+            faded = share * np.exp((residual + fade) ** 2 * (-0.5 / spread))
             # The floor keeps a particle that every term rules out from a log of zero.
-            log_w += np.log(mixture + 1e-300) - 0.5 * np.log(spread)
-            unfaded = direct / (mixture + 1e-300)
+            mixture = direct + faded + 1e-300
+            log_w += np.log(mixture)
             gain = cloud.bias_var / spread
-            cloud.bias = cloud.bias + gain * (residual + (1.0 - unfaded) * fade)
-            cloud.bias_var = (1.0 - gain) * cloud.bias_var
+            # Expected fade given the level: a faded advertisement says nothing about the bias
+            # beyond what the fade took.
+            cloud.bias += gain * (residual + fade * (faded / mixture))
+            cloud.bias_var *= 1.0 - gain
         log_w -= log_w.max()
         weights = np.exp(log_w)
         cloud.w = weights / weights.sum()
@@ -334,7 +339,7 @@ class PositionTracker:
             np.zeros(n),
             np.zeros(n),
             np.zeros(n),
-            np.full(n, settings.bias_sigma_db**2),
+            settings.bias_sigma_db**2,
             np.full(n, 1.0 / n),
             rng,
         )
@@ -355,7 +360,7 @@ class PositionTracker:
         cloud.vy = cloud.vy * keep + kick * noise[1]
         cloud.x = cloud.x + cloud.vx * dt
         cloud.y = cloud.y + cloud.vy * dt
-        cloud.bias_var = cloud.bias_var + settings.bias_drift_db_per_s**2 * dt
+        cloud.bias_var += settings.bias_drift_db_per_s**2 * dt
         self._clip(cloud)
         cloud.t = t
 
@@ -378,6 +383,5 @@ class PositionTracker:
         cloud.vx = cloud.vx[index]
         cloud.vy = cloud.vy[index]
         cloud.bias = cloud.bias[index]
-        cloud.bias_var = cloud.bias_var[index]
         cloud.w = np.full(n, 1.0 / n)
         self._clip(cloud)
