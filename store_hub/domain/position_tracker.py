@@ -261,8 +261,8 @@ class PositionTracker:
             mixture = direct + faded + 1e-300
             log_w += np.log(mixture)
             gain = cloud.bias_var / spread
-            # Expected fade given the level: a faded advertisement says nothing about the bias
-            # beyond what the fade took.
+            # A level that was probably faded corrects the bias with the fade added back, in
+            # proportion to how likely the fade is.
             cloud.bias += gain * (residual + fade * (faded / mixture))
             cloud.bias_var *= 1.0 - gain
         log_w -= log_w.max()
