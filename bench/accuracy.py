@@ -376,6 +376,8 @@ class Run:
     advertisements: int = 0
     first_heard: dict[str, float] = field(default_factory=dict)  # by any agent
     last_heard: dict[str, float] = field(default_factory=dict)
+    # What the hub measured of each agent's receiver by the end (dB, relative to the others).
+    measured_receivers: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -459,8 +461,15 @@ def simulate(
     tracker: TrackerSettings | None = None,
     oracle: bool = False,
     tracker_seed: int = 1,
+    receivers: dict[str, float] | None = None,
+    measured_receivers: dict[str, float] | None = None,
 ) -> Run:
-    """Drive the agents' real core and the hub's fusion through the whole run."""
+    """Drive the agents' real core and the hub's fusion through the whole run.
+
+    `receivers` (dB by agent) is how much louder each agent's radio hears every phone than the
+    path loss says; the hub is not told, but starts from `measured_receivers` if given (what it
+    measured of them before).
+    """
     parsers = {a.agent_id: FrameParser() for a in AGENTS}
     trackers = {a.agent_id: TokenTracker(tracking) for a in AGENTS}
     phases = {a.agent_id: rng.random() for a in AGENTS}
@@ -469,6 +478,8 @@ def simulate(
     network = random.Random(rng.random())
     zone_of = {a.agent_id: a.zone for a in AGENTS}
     fusion = PresenceFusion(settings, floor, tracker, seed=tracker_seed)
+    if measured_receivers:
+        fusion.calibration.restore(measured_receivers)
     if oracle:
         by_id = {shopper.device_id: shopper for shopper in shoppers}
 
@@ -524,7 +535,9 @@ def simulate(
                 index += 1
                 run.advertisements += 1
                 data = service_data(shopper, t)
-                if _hear(shopper, t, data, parsers, trackers, walls, rng, ideal_radio):
+                if _hear(
+                    shopper, t, data, parsers, trackers, walls, rng, ideal_radio, receivers or {}
+                ):
                     run.first_heard.setdefault(shopper.device_id, t)
                     run.last_heard[shopper.device_id] = t
                 continue
@@ -556,6 +569,7 @@ def simulate(
                     hub(t, fusion.agent_lost(tokens[token], payload.agent_id, _when(t)))
             else:
                 hub(t, fusion.tick(_when(t)))
+    run.measured_receivers = fusion.calibration.offsets()
     return run
 
 
@@ -568,6 +582,7 @@ def _hear(
     walls: bool,
     rng: random.Random,
     ideal_radio: bool = False,
+    receivers: dict[str, float] | None = None,
 ) -> bool:
     """One advertisement, as each agent's radio hears it (or misses it); heard by any?"""
     position = shopper.route.at(t)
@@ -582,6 +597,7 @@ def _hear(
         # else (scan losses, which agents hear what) stays paired with the real run.
         rssi = (
             mean_rssi(agent, *position, walls)
+            + (receivers or {}).get(agent.agent_id, 0.0)
             + shopper.tx_error_db
             - (shopper.bagged_db if t >= shopper.bagged_at else 0.0)
             + (0.0 if ideal_radio else noise - fade)
@@ -862,6 +878,19 @@ def main(argv: list[str] | None = None) -> int:
         help="dB: each phone's real 1 m power is off what it advertises by N(0, this)",
     )
     parser.add_argument(
+        "--receiver-spread",
+        type=float,
+        default=0.0,
+        metavar="DB",
+        help="each agent's radio hears every phone louder by N(0, this), drawn per --seed; "
+        "the hub is not told (receivers differ; IT rarely measures them)",
+    )
+    parser.add_argument(
+        "--no-receiver-calibration",
+        action="store_true",
+        help="the hub does not measure the agents' receiver offsets from the traffic",
+    )
+    parser.add_argument(
         "--bagged",
         type=float,
         default=0.0,
@@ -916,7 +945,18 @@ def main(argv: list[str] | None = None) -> int:
         if by_position and not args.oracle
         else None
     )
-    tracker = TrackerSettings(particles=args.particles, bias_sigma_db=args.bias_sigma)
+    tracker = TrackerSettings(
+        particles=args.particles,
+        bias_sigma_db=args.bias_sigma,
+        calibrate_receivers=not args.no_receiver_calibration,
+    )
+    receiver_rng = random.Random(f"receivers-{args.seed}")
+    receivers = {
+        agent.agent_id: receiver_rng.gauss(0.0, args.receiver_spread)
+        if args.receiver_spread
+        else 0.0
+        for agent in AGENTS
+    }
     rng = random.Random(args.seed)
     shoppers = make_shoppers(
         rng, args.shoppers, args.minutes, args.locked_every, args.tx_spread, args.bagged
@@ -934,6 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         tracker=tracker,
         oracle=args.oracle,
         tracker_seed=args.tracker_seed,
+        receivers=receivers,
     )
     passers = (
         make_passers(
@@ -954,6 +995,9 @@ def main(argv: list[str] | None = None) -> int:
             floor=floor,
             tracker=tracker,
             tracker_seed=args.tracker_seed,
+            receivers=receivers,
+            # The same hub, which has measured the receivers on the shoppers by then.
+            measured_receivers=run.measured_receivers,
         )
         if passers
         else Run()
@@ -1006,6 +1050,18 @@ def main(argv: list[str] | None = None) -> int:
             )
     else:
         print("zones by the loudest-zone rule (no agent positions)")
+    if args.receiver_spread or run.measured_receivers:
+        # Both relative to the agents' mean: an offset every agent shares is no calibration.
+        centre = statistics.fmean(receivers.values())
+        print(
+            "receivers, dB louder than the path loss (relative to the mean), simulated / "
+            "measured by the hub: "
+            + ", ".join(
+                f"{agent} {receivers[agent] - centre:+.1f} / "
+                f"{run.measured_receivers.get(agent, 0.0):+.1f}"
+                for agent in receivers
+            )
+        )
     for group in ("all", "browse", "boundary", "diagonal"):
         tally = tallies.get(group)
         if tally is None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from store_hub.domain.position_tracker import FloorPlan, PositionTracker, TrackerSettings
+from store_hub.domain.receiver_calibration import ReceiverCalibration
 
 ANY_ZONE = "*"
 # Stand-in strength for "no other zone hears it": a little below what BLE receivers report.
@@ -248,6 +249,8 @@ class PresenceFusion:
         self._tracker_settings = tracker_settings or TrackerSettings()
         self._seed = seed
         self._tracker: PositionTracker | None = None
+        # The agents' receiver offsets outlive a floor plan: moving an agent moves its receiver.
+        self._calibration = ReceiverCalibration()
         self.set_floor(floor)
 
     @property
@@ -263,7 +266,14 @@ class PresenceFusion:
         if floor is None:
             self._tracker = None
         elif self._tracker is None or self._tracker.plan != floor:
-            self._tracker = PositionTracker(floor, self._tracker_settings, self._seed)
+            self._tracker = PositionTracker(
+                floor, self._tracker_settings, self._seed, self._calibration
+            )
+
+    @property
+    def calibration(self) -> ReceiverCalibration:
+        """The agents' measured receiver offsets (the position tracker's; see its module)."""
+        return self._calibration
 
     def forget_position(self, device_id: str) -> None:
         """Drop what the tracker holds about a device (its shopper withdrew consent)."""
@@ -361,11 +371,16 @@ class PresenceFusion:
         settings = self._settings
         now = state.clock = max(state.clock, at)
         strengths: dict[str, float] = {}
+        # Levels as the receivers would give them if they agreed (measured by the tracker; all
+        # 0 until it has), so "the loudest agent" is the nearest, not the loudest receiver.
+        receiver = self._calibration.offset
         for agent_id, reading in list(state.readings.items()):
             if (now - reading.seen_at).total_seconds() > settings.stale_after_s:
                 del state.readings[agent_id]
-            elif reading.rssi > strengths.get(reading.zone, -math.inf):
-                strengths[reading.zone] = reading.rssi
+                continue
+            level = reading.rssi - receiver(agent_id)
+            if level > strengths.get(reading.zone, -math.inf):
+                strengths[reading.zone] = level
         tracker = self._tracker
         rule = _Rule.by_level(settings)
         scores: dict[str, float] = strengths

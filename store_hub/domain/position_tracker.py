@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from store_hub.domain.receiver_calibration import ReceiverCalibration
+
 # Eddystone's tx_power is at 0 m; the spec's 41 dB takes it to 1 m.
 EDDYSTONE_0M_TO_1M_DB = 41.0
 # A 1 m power outside this band is not a calibration (iOS advertises 0 for "unset").
@@ -130,6 +132,9 @@ class TrackerSettings:
     # follows a phone put in a bag sooner but lets passers-by at the window be taken for
     # quiet phones inside (15-21 of 100 shown against 2-6).
     bias_drift_db_per_s: float = 0.05
+    # Measure each agent's receiver offset from confidently placed phones and take it off its
+    # levels (receiver_calibration.py); off only to show what it is worth.
+    calibrate_receivers: bool = True
 
     def __post_init__(self) -> None:
         """Reject settings that make the filter meaningless."""
@@ -173,11 +178,24 @@ class _Cloud:
 class PositionTracker:
     """Particle clouds, one per device heard by positioned agents."""
 
-    def __init__(self, plan: FloorPlan, settings: TrackerSettings, seed: int = 0) -> None:
-        """Track nobody yet; `seed` makes runs reproducible."""
+    def __init__(
+        self,
+        plan: FloorPlan,
+        settings: TrackerSettings,
+        seed: int = 0,
+        calibration: ReceiverCalibration | None = None,
+    ) -> None:
+        """Track nobody yet; `seed` makes runs reproducible.
+
+        `calibration` holds the agents' measured receiver offsets; it outlives a tracker (IT
+        moving an agent does not change its receiver), so the caller may share one.
+        """
         self._plan = plan
         self._settings = settings
         self._seed = seed
+        self._calibration = (
+            (calibration or ReceiverCalibration()) if settings.calibrate_receivers else None
+        )
         self._clouds: dict[str, _Cloud] = {}
         self._agent_ids = list(plan.positions)
         self._agent_index = {agent_id: i for i, agent_id in enumerate(self._agent_ids)}
@@ -207,6 +225,11 @@ class PositionTracker:
     def plan(self) -> FloorPlan:
         """The floor plan in use."""
         return self._plan
+
+    @property
+    def calibration(self) -> ReceiverCalibration | None:
+        """The agents' measured receiver offsets; None when the settings switch it off."""
+        return self._calibration
 
     def knows(self, agent_id: str) -> bool:
         """Whether `agent_id` has a position in the plan."""
@@ -245,6 +268,16 @@ class PositionTracker:
         reference = self._plan.default_reference_dbm if reference_dbm is None else reference_dbm
         d2 = (cloud.x - self._ax[index]) ** 2 + (cloud.y - self._ay[index]) ** 2 + self._h2
         unbiased = reference - self._slope * np.log10(d2)
+        calibration = self._calibration
+        if calibration is not None:
+            correction = calibration.offset(agent_id)
+            if correction:
+                levels = [(when, dbm - correction) for when, dbm in levels]
+            expected = self._expected_level(
+                cloud, unbiased, calibration.settings.confident_within_m
+            )
+            if expected is not None:
+                calibration.add(agent_id, (dbm - expected for _, dbm in levels))
         settings = self._settings
         level_var = settings.level_sigma_db**2
         fade, share = settings.fade_db, settings.fade_share
@@ -270,6 +303,20 @@ class PositionTracker:
         cloud.w = weights / weights.sum()
         if 1.0 / float(np.dot(cloud.w, cloud.w)) < len(cloud.w) / 2:
             self._resample(cloud)
+
+    def _expected_level(self, cloud: _Cloud, unbiased: Floats, within_m: float) -> float | None:
+        """What an agent should hear of a phone placed in the store within_m precisely."""
+        w = cloud.w
+        mean_x, mean_y = float(np.dot(w, cloud.x)), float(np.dot(w, cloud.y))
+        spread2 = float(np.dot(w, (cloud.x - mean_x) ** 2 + (cloud.y - mean_y) ** 2))
+        if spread2 > within_m**2:
+            return None
+        # A phone on the street is heard through the shop front, which the model leaves out.
+        if self._outline and not any(
+            x0 <= mean_x < x1 and y0 <= mean_y < y1 for x0, y0, x1, y1 in self._outline
+        ):
+            return None
+        return float(np.dot(w, unbiased + cloud.bias))
 
     def zone_probabilities(self, device_id: str) -> dict[str, float]:
         """Probability of each zone for the device (empty if it has no cloud)."""
