@@ -66,6 +66,23 @@ function position(agent) {
   return h("div", { class: "muted", "data-testid": "position", text });
 }
 
+// How much louder than the other placed agents this one hears phones, as the hub measured it
+// from the traffic (it corrects for it); far off is worth a look at how the device is mounted.
+const FAR_RECEIVER_DB = 6;
+
+function receiver(agent) {
+  const db = agent.measured_offset_db;
+  if (typeof db !== "number") return null;
+  const far = Math.abs(db) >= FAR_RECEIVER_DB;
+  return h("div", {
+    class: far ? "receiver receiver--far" : "muted",
+    "data-testid": "receiver",
+    "data-far": far,
+    title: far ? "far from the other agents: check it is mounted where and as planned" : null,
+    text: `hears ${db >= 0 ? "+" : ""}${db.toFixed(1)} dB vs other agents`,
+  });
+}
+
 function healthOf(agent) {
   if (agent.state === "online") return agent.gaps > 0 ? "degraded" : "healthy";
   return agent.state === "offline" ? "offline" : "unknown";
@@ -78,7 +95,7 @@ function agentRow(agent) {
     "tr",
     { "data-testid": "agent-row", "data-agent-id": agent.agent_id, "data-health": health },
     h("th", { scope: "row", text: agent.agent_id }),
-    h("td", {}, agent.zone_name || agent.zone_id || "–", position(agent)),
+    h("td", {}, agent.zone_name || agent.zone_id || "–", position(agent), receiver(agent)),
     h("td", {}, h("span", { class: `pill pill--${health}`, "data-testid": "health", text: health })),
     since("td", agent.last_report_at),
     h("td", { "data-testid": "adverts", text: number(t.advertisements_per_s, 1) }),

@@ -187,6 +187,13 @@ class AgentHealthSchema(Schema):
     boot_id = fields.String(allow_none=True)
     gaps = fields.Integer(metadata={"description": "missing seq numbers in the current boot"})
     clock_offset_s = fields.Float(allow_none=True, metadata={"description": "hub minus agent"})
+    measured_offset_db = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "dB louder than the other placed agents it hears phones, measured "
+            "by the hub from the traffic and taken off its levels; null until measured"
+        },
+    )
     status_at = fields.DateTime(allow_none=True)
     telemetry = fields.Nested(TelemetrySchema)
 

@@ -8,7 +8,7 @@ store costs one small UPDATE per agent per second rather than one per report.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,10 +144,14 @@ class AgentLedger:
             )
         self._on_change([agent_id])
 
-    def flush(self, clock_offsets: dict[str, float]) -> None:
-        """Write what the reports since the last flush changed."""
+    def flush(
+        self, clock_offsets: dict[str, float], receiver_offsets: Mapping[str, float] | None = None
+    ) -> None:
+        """Write what the reports since the last flush changed, and measured receiver offsets."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            for agent_id in receiver_offsets or {}:
+                pending.setdefault(agent_id, _Pending())
             boots = {
                 agent: self._sequences[agent].current
                 for agent, p in pending.items()
@@ -172,6 +176,8 @@ class AgentLedger:
                     values.update(boot_id=boot.boot_id, last_seq=boot.last_seq, gaps=boot.gaps)
                 if agent_id in clock_offsets:
                     values["clock_offset_s"] = clock_offsets[agent_id]
+                if receiver_offsets and agent_id in receiver_offsets:
+                    values["measured_offset_db"] = round(receiver_offsets[agent_id], 2)
                 session.execute(
                     update(Agent)
                     .where(Agent.store_id == self._store_id, Agent.agent_id == agent_id)
@@ -225,6 +231,7 @@ def health_view(
                 "boot_id": agent.boot_id,
                 "gaps": agent.gaps,
                 "clock_offset_s": clock_offsets.get(agent.agent_id, agent.clock_offset_s),
+                "measured_offset_db": agent.measured_offset_db,
                 "status_at": agent.status_at,
                 "telemetry": {key: telemetry.get(key) for key in TELEMETRY_FIELDS},
             }

@@ -51,6 +51,9 @@ _DEDUPE_WINDOW = 4096
 # and a transaction per report only to move last_seen by a fraction of a second was most of
 # the ingest's cost (bench/hub_ingest.py). Departures carry their own last_seen.
 _TOUCH_EVERY = timedelta(seconds=1)
+# Receivers of one model differ by a few dB; an agent this far from the others is more likely
+# covered, behind metal or not where IT placed it, which the hub's correction only hides.
+_FAR_RECEIVER_DB = 6.0
 
 
 class PresenceService:
@@ -87,6 +90,8 @@ class PresenceService:
         )
         self._radio = {"path_loss_exponent": path_loss_exponent, "height_m": agent_height_m}
         self._floor_version = -1  # the topology version the fusion's floor plan was built from
+        self._saved_calibration = 0  # the receiver calibration's version last written
+        self._far_receivers: set[str] = set()  # agents IT has been told to check
         self._clocks = AgentClocks()
         # A report that comes later than this (flushed from an agent's spool after an outage)
         # says nothing about who is here now: the away timeout has settled it either way.
@@ -102,6 +107,17 @@ class PresenceService:
         self._agents.load()
         with self._db.transaction() as session, self._lock:
             self._table.add_many(repo.active_devices(session), now)
+            # What the tracker measured of the receivers before the restart, so it does not
+            # start from an uncalibrated floor (a quiet store takes many minutes to measure).
+            calibration = self._fusion.calibration
+            calibration.restore(
+                {
+                    agent.agent_id: agent.measured_offset_db
+                    for agent in repo.agents(session, self._store_id)
+                    if agent.measured_offset_db is not None
+                }
+            )
+            self._saved_calibration = calibration.version
             visits = repo.open_visits(session, self._store_id)
             segments = repo.open_segments(session, self._store_id)
             for visit in visits:
@@ -247,6 +263,11 @@ class PresenceService:
         with self._lock:
             return self._fusion.present()
 
+    def receiver_offsets(self) -> dict[str, float]:
+        """Each placed agent's receiver offset as the position tracker measured it (dB)."""
+        with self._lock:
+            return self._fusion.calibration.offsets()
+
     def agent_clock_offsets(self) -> dict[str, float]:
         """Each agent's clock offset from the hub's, in seconds (hub minus agent)."""
         with self._lock:
@@ -262,7 +283,29 @@ class PresenceService:
             self._table.refresh(now)
             self._apply(self._fusion.tick(now), {}, None)
             offsets = self._clocks.offsets()
-        self._agents.flush(offsets)
+            calibration = self._fusion.calibration
+            receivers = None
+            if calibration.version != self._saved_calibration:
+                self._saved_calibration = calibration.version
+                receivers = calibration.offsets()
+                self._tell_far_receivers(receivers)
+        self._agents.flush(offsets, receivers)
+
+    def _tell_far_receivers(self, receivers: dict[str, float]) -> None:
+        """Log once an agent that hears phones far louder or quieter than the others."""
+        for agent_id, db in receivers.items():
+            far = abs(db) >= _FAR_RECEIVER_DB
+            if far and agent_id not in self._far_receivers:
+                log.warning(
+                    "agent %s hears phones %+.1f dB against the other placed agents; the hub "
+                    "corrects its levels, but check it is where IT placed it and not covered, "
+                    "behind metal or fallen",
+                    agent_id,
+                    db,
+                )
+                self._far_receivers.add(agent_id)
+            elif not far:
+                self._far_receivers.discard(agent_id)
 
     def _is_duplicate(self, report: SightingsReport) -> bool:
         seen = self._seen_reports.setdefault(report.agent_id, {})

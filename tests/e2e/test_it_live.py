@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import update
 
 from beacon_agent.protocol import SightingsReport, load_status
+from store_hub.adapters.db.models import Agent
 from store_hub.adapters.realtime import socketio as hub_socketio
 from store_hub.hub import Hub
 from tests.e2e.test_floor_page import drop_every_connection
@@ -108,7 +110,29 @@ def test_it_view_shows_quarantine_approval_telemetry_and_reports_live(
     # IT measures where the device is: the row shows it, live.
     hub.topology.register_agent("door-1", "entrance", 0.0, None, now, position=(12.0, 4.5))
     expect(row.get_by_test_id("position")).to_have_text("x 12.0 m, y 4.5 m")
+    expect(row.get_by_test_id("receiver")).to_have_count(0)  # not measured yet
+
+    # The tracker measured its receiver against the others' (the ingest's tick writes it).
+    measured(hub, "door-1", 7.24)
+    receiver = row.get_by_test_id("receiver")
+    expect(receiver).to_have_text("hears +7.2 dB vs other agents")
+    expect(receiver).to_have_attribute("data-far", "")
+    measured(hub, "door-1", -1.5)
+    expect(receiver).to_have_text("hears -1.5 dB vs other agents")
+    expect(receiver).not_to_have_attribute("data-far", "")
     save_screenshot(page, "it-view-live")
+
+
+def measured(hub: Hub, agent_id: str, db: float) -> None:
+    """As the ingest's tick does with a new receiver measurement: write it, tell the IT feed."""
+    with hub.db.transaction() as session:
+        session.execute(
+            update(Agent)
+            .where(Agent.store_id == "s042", Agent.agent_id == agent_id)
+            .values(measured_offset_db=db)
+        )
+    assert hub.it_feed is not None
+    hub.it_feed.agents_changed([agent_id])
 
 
 def test_it_view_says_it_is_offline_and_catches_up_on_reconnect(

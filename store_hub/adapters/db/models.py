@@ -268,6 +268,9 @@ class Agent(Base):
     last_seq: Mapped[int | None] = mapped_column(Integer)
     gaps: Mapped[int] = mapped_column(Integer)
     clock_offset_s: Mapped[float | None] = mapped_column(Float)
+    # How much louder than the other placed agents it hears phones (dB), as the position tracker
+    # measured it from the traffic and takes off its levels; null until measured.
+    measured_offset_db: Mapped[float | None] = mapped_column(Float)
     # From the retained status topic: "online", or "offline" from the last will.
     status_state: Mapped[str | None] = mapped_column(String(16))
     status_at: Mapped[datetime | None]
