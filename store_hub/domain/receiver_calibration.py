@@ -3,7 +3,7 @@
 Receivers differ: a Pi's antenna, its enclosure and where it is mounted make one agent hear every
 phone a few dB louder than another. The position tracker explains each level by distance from
 the agent, so an agent that hears everything 4 dB loud pulls every shopper towards itself: on
-the accuracy harness's floor, receivers off by N(0, 3 dB) put phones in the wrong zone 17-19 % of
+the accuracy harness's floor, receivers off by N(0, 3 dB) put phones in the wrong zone 17 % of
 the time instead of 6 %, with twice as many zone changes as real ones (bench/README.md,
 "Receivers that differ"). IT can set each agent's `calibration_offset_db`, but has nothing to
 measure it with.
