@@ -74,12 +74,14 @@ function receiver(agent) {
   const db = agent.measured_offset_db;
   if (typeof db !== "number") return null;
   const far = Math.abs(db) >= FAR_RECEIVER_DB;
+  // To a tenth, and never "-0.0" for an agent that agrees with the others.
+  const tenth = Math.round(db * 10) / 10 || 0;
   return h("div", {
     class: far ? "receiver receiver--far" : "muted",
     "data-testid": "receiver",
     "data-far": far,
     title: far ? "far from the other agents: check it is mounted where and as planned" : null,
-    text: `hears ${db >= 0 ? "+" : ""}${db.toFixed(1)} dB vs other agents`,
+    text: `hears ${tenth > 0 ? "+" : ""}${tenth.toFixed(1)} dB vs other agents`,
   });
 }
 

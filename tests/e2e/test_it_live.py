@@ -120,6 +120,8 @@ def test_it_view_shows_quarantine_approval_telemetry_and_reports_live(
     measured(hub, "door-1", -1.5)
     expect(receiver).to_have_text("hears -1.5 dB vs other agents")
     expect(receiver).not_to_have_attribute("data-far", "")
+    measured(hub, "door-1", -0.02)
+    expect(receiver).to_have_text("hears 0.0 dB vs other agents")
     save_screenshot(page, "it-view-live")
 
 
