@@ -2,12 +2,14 @@
 
 Per device the latest calibrated reading from each agent is kept; a zone's strength is the
 strongest fresh reading among that zone's agents (a large zone has several agents, and the
-nearest one is the one that knows). The zone changes only when another zone beats the incumbent
-by `margin_db` continuously for `hold_s`, or at once by `clear_margin_db` (hysteresis: noise
-and multipath make two zones trade places near a wall many times a minute). Readings older
-than `stale_after_s` stop counting, so a zone whose agents no longer hear the device loses and
-an incumbent nobody hears has no claim to defend. When no agent has heard the device for
-`away_timeout_s`, or every agent that heard it says it departed, the device departs.
+nearest one is the one that knows), each less its agent's measured receiver offset
+(receiver_calibration.py; 0 until the position tracker has measured it). The zone changes
+only when another zone beats the incumbent by `margin_db` continuously for `hold_s`, or at
+once by `clear_margin_db` (hysteresis: noise and multipath make two zones trade places near a
+wall many times a minute). Readings older than `stale_after_s` stop counting, so a zone whose
+agents no longer hear the device loses and an incumbent nobody hears has no claim to defend.
+When no agent has heard the device for `away_timeout_s`, or every agent that heard it says it
+departed, the device departs.
 
 In a store whose agents IT placed on the floor (a FloorPlan) and which send per-advertisement
 levels, the zone comes from the position tracker (position_tracker.py) instead: each zone has

@@ -9,7 +9,9 @@ stop, turn or keep going); each advertisement an agent heard weights them by how
 log-distance path loss from that agent explains the level, with a one-sided fade component
 (multipath or a body takes 6 dB off about one advertisement in ten). A zone's probability is
 the weight of the particles in its rectangle, or nearest one of its agents where IT drew none,
-so undrawn zone boundaries lie halfway between agents of different zones.
+so undrawn zone boundaries lie halfway between agents of different zones. Each agent's levels
+are first corrected by its receiver offset, which the tracker measures from the phones it has
+placed confidently (receiver_calibration.py).
 
 Why a tracker rather than "the zone of the loudest agent": it uses every agent at once and the
 fact that people walk, not jump, so the same advertisements place a shopper sooner and with
