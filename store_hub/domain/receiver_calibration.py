@@ -40,7 +40,9 @@ class CalibrationSettings:
     limit_db: float = 10.0
     # Only phones placed this precisely (metres, the spread of the tracker's estimate) count:
     # an innovation measured from a wrong position is the position's error, not the agent's.
-    confident_within_m: float = 1.5
+    # 1.5 m scored the same on the harness but took a phone advertising twice a second (the
+    # demo's) about six times as long to measure: at 2 m half its updates count, at 1.5 m 8 %.
+    confident_within_m: float = 2.0
     # A level this far from what was expected is a fault or a deep fade, not calibration.
     outlier_db: float = 15.0
 
