@@ -38,6 +38,7 @@ from datetime import datetime
 
 from store_hub.domain.position_tracker import FloorPlan, PositionTracker, TrackerSettings
 from store_hub.domain.receiver_calibration import ReceiverCalibration
+from store_hub.domain.settings_checks import reject_invalid
 
 ANY_ZONE = "*"
 # Stand-in strength for "no other zone hears it": a little below what BLE receivers report.
@@ -107,9 +108,9 @@ class FusionSettings:
 
     def __post_init__(self) -> None:
         """Reject settings that would make the fusion meaningless."""
-        bad = [
-            name
-            for name, ok in {
+        reject_invalid(
+            "fusion",
+            {
                 "margin_db": self.margin_db >= 0,
                 "hold_s": self.hold_s >= 0,
                 "stale_after_s": self.stale_after_s > 0,
@@ -126,11 +127,8 @@ class FusionSettings:
                 "dwell_thresholds_s": all(
                     t > 0 for ts in self.dwell_thresholds_s.values() for t in ts
                 ),
-            }.items()
-            if not ok
-        ]
-        if bad:
-            raise ValueError(f"invalid fusion settings: {', '.join(bad)}")
+            },
+        )
 
     def dwell_for(self, zone: str) -> tuple[float, ...]:
         """Dwell thresholds (seconds, ascending) for `zone`."""

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from store_hub.domain.receiver_calibration import ReceiverCalibration
+from store_hub.domain.settings_checks import reject_invalid
 
 # Eddystone's tx_power is at 0 m; the spec's 41 dB takes it to 1 m.
 EDDYSTONE_0M_TO_1M_DB = 41.0
@@ -140,20 +141,20 @@ class TrackerSettings:
 
     def __post_init__(self) -> None:
         """Reject settings that make the filter meaningless."""
-        positive = {
-            "particles": self.particles >= 50,
-            "level_sigma_db": self.level_sigma_db > 0,
-            "fade_share": 0 <= self.fade_share < 1,
-            "fade_db": self.fade_db >= 0,
-            "speed_sigma_mps": self.speed_sigma_mps > 0,
-            "velocity_tau_s": self.velocity_tau_s > 0,
-            "spawn_sigma_m": self.spawn_sigma_m > 0,
-            "bias_sigma_db": self.bias_sigma_db >= 0,
-            "bias_drift_db_per_s": self.bias_drift_db_per_s >= 0,
-        }
-        bad = [name for name, ok in positive.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid tracker settings: {', '.join(bad)}")
+        reject_invalid(
+            "tracker",
+            {
+                "particles": self.particles >= 50,
+                "level_sigma_db": self.level_sigma_db > 0,
+                "fade_share": 0 <= self.fade_share < 1,
+                "fade_db": self.fade_db >= 0,
+                "speed_sigma_mps": self.speed_sigma_mps > 0,
+                "velocity_tau_s": self.velocity_tau_s > 0,
+                "spawn_sigma_m": self.spawn_sigma_m > 0,
+                "bias_sigma_db": self.bias_sigma_db >= 0,
+                "bias_drift_db_per_s": self.bias_drift_db_per_s >= 0,
+            },
+        )
 
 
 @dataclass

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from store_hub.domain.settings_checks import reject_invalid
+
 
 @dataclass(frozen=True)
 class CalibrationSettings:
@@ -48,16 +50,16 @@ class CalibrationSettings:
 
     def __post_init__(self) -> None:
         """Reject settings that make the loop meaningless."""
-        checks = {
-            "samples_per_update": self.samples_per_update >= 1,
-            "gain": 0 < self.gain <= 1,
-            "limit_db": self.limit_db >= 0,
-            "confident_within_m": self.confident_within_m > 0,
-            "outlier_db": self.outlier_db > 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid calibration settings: {', '.join(bad)}")
+        reject_invalid(
+            "calibration",
+            {
+                "samples_per_update": self.samples_per_update >= 1,
+                "gain": 0 < self.gain <= 1,
+                "limit_db": self.limit_db >= 0,
+                "confident_within_m": self.confident_within_m > 0,
+                "outlier_db": self.outlier_db > 0,
+            },
+        )
 
 
 class ReceiverCalibration:
