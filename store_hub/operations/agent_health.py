@@ -69,9 +69,11 @@ class AgentLedger:
         self._lock = threading.Lock()
         self._sequences: dict[str, ReportSequence] = {}
         self._pending: dict[str, _Pending] = {}
+        self._saved_receivers: dict[str, float] = {}
 
     def load(self) -> None:
-        """Take back each agent's current boot and gaps, so counting goes on across restarts."""
+        """Take back each agent's current boot and gaps, so counting goes on across restarts,
+        and the receiver offsets flush() wrote."""
         with self._db.transaction() as session:
             rows = repo.agents(session, self._store_id)
             saved = {
@@ -79,8 +81,17 @@ class AgentLedger:
                 for a in rows
                 if a.boot_id is not None and a.last_seq is not None
             }
+            receivers = {
+                a.agent_id: a.measured_offset_db for a in rows if a.measured_offset_db is not None
+            }
         with self._lock:
             self._sequences = {agent: ReportSequence(boot) for agent, boot in saved.items()}
+            self._saved_receivers = receivers
+
+    def saved_receiver_offsets(self) -> dict[str, float]:
+        """The receiver offsets as load() found them (what the tracker measured before)."""
+        with self._lock:
+            return dict(self._saved_receivers)
 
     def seen(self, agent_id: str, now: datetime) -> None:
         """Any message from the agent; an agent never heard of before is quarantined."""

@@ -110,13 +110,7 @@ class PresenceService:
             # What the tracker measured of the receivers before the restart, so it does not
             # start from an uncalibrated floor (a quiet store takes many minutes to measure).
             calibration = self._fusion.calibration
-            calibration.restore(
-                {
-                    agent.agent_id: agent.measured_offset_db
-                    for agent in repo.agents(session, self._store_id)
-                    if agent.measured_offset_db is not None
-                }
-            )
+            calibration.restore(self._agents.saved_receiver_offsets())
             self._saved_calibration = calibration.version
             visits = repo.open_visits(session, self._store_id)
             segments = repo.open_segments(session, self._store_id)
