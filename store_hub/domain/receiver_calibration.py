@@ -97,6 +97,22 @@ class ReceiverCalibration:
         self._offsets = {agent: max(-limit, min(limit, db)) for agent, db in offsets.items()}
         self._version += 1
 
+    def shift(self, agent_id: str, db: float) -> None:
+        """The agent now adds `db` more to every level it sends (IT changed its calibration).
+
+        What was measured moves with it: an agent measured 4 dB loud that IT sets 4 dB quieter
+        is measured at 0, instead of being corrected twice until the loop measures it again
+        (minutes in a quiet store). The innovations counted so far were of corrected levels,
+        which the change leaves as they were, so they stay. An agent not measured yet has
+        nothing to move.
+        """
+        if agent_id not in self._offsets or not db:
+            return
+        limit = self._settings.limit_db
+        self._offsets[agent_id] = max(-limit, min(limit, self._offsets[agent_id] + db))
+        self._recentre()
+        self._version += 1
+
     def add(self, agent_id: str, innovations: Iterable[float]) -> bool:
         """Count innovations of the agent's (already corrected) levels; True if that updated."""
         outlier = self._settings.outlier_db
@@ -125,7 +141,11 @@ class ReceiverCalibration:
         for agent, mean in means.items():
             moved = self._offsets.get(agent, 0.0) + settings.gain * (mean - shared)
             self._offsets[agent] = max(-limit, min(limit, moved))
-        centre = sum(self._offsets.values()) / len(self._offsets)
-        self._offsets = {agent: db - centre for agent, db in self._offsets.items()}
+        self._recentre()
         self._version += 1
         return True
+
+    def _recentre(self) -> None:
+        # Relative offsets: a share common to every agent is the phones' bias, not a receiver's.
+        centre = sum(self._offsets.values()) / len(self._offsets)
+        self._offsets = {agent: db - centre for agent, db in self._offsets.items()}

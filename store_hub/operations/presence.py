@@ -91,6 +91,8 @@ class PresenceService:
         self._radio = {"path_loss_exponent": path_loss_exponent, "height_m": agent_height_m}
         self._floor_version = -1  # the topology version the fusion's floor plan was built from
         self._saved_calibration = 0  # the receiver calibration's version last written
+        # Each agent's calibration_offset_db as IT had set it when its receiver was measured.
+        self._configured_calibrations: dict[str, float] = {}
         self._far_receivers: set[str] = set()  # agents IT has been told to check
         self._clocks = AgentClocks()
         # A report that comes later than this (flushed from an agent's spool after an outage)
@@ -112,6 +114,7 @@ class PresenceService:
             calibration = self._fusion.calibration
             calibration.restore(self._agents.saved_receiver_offsets())
             self._saved_calibration = calibration.version
+            self._configured_calibrations = self._topology.calibration_offsets()
             visits = repo.open_visits(session, self._store_id)
             segments = repo.open_segments(session, self._store_id)
             for visit in visits:
@@ -168,7 +171,7 @@ class PresenceService:
             if timing.lateness > self._late_bound:
                 self.counters["late_report"] += 1
                 return
-            self._follow_floor()
+            self._follow_topology()
             events: list[fusion.FusionEvent] = []
             touched: dict[str, datetime] = {}
             for sighting in report.sightings:
@@ -203,12 +206,27 @@ class PresenceService:
             # Counted once applied and published, so a reader of the counter sees the effects.
             self.counters["reports"] += 1
 
-    def _follow_floor(self) -> None:
-        """Give the fusion the floor plan of the current topology, when it has changed."""
+    def _follow_topology(self) -> None:
+        """Catch up with what IT changed since the last report: the floor, agents' calibration."""
         version = self._topology.version
         if version == self._floor_version:
             return
         self._floor_version = version
+        self._follow_floor()
+        self._follow_agent_calibrations()
+
+    def _follow_agent_calibrations(self) -> None:
+        """Move what was measured of an agent's receiver by what IT changed of its calibration."""
+        configured = self._topology.calibration_offsets()
+        calibration = self._fusion.calibration
+        for agent_id, db in configured.items():
+            before = self._configured_calibrations.get(agent_id)
+            if before is not None and db != before:
+                calibration.shift(agent_id, db - before)
+        self._configured_calibrations = configured
+
+    def _follow_floor(self) -> None:
+        """Give the fusion the floor plan of the current topology."""
         positions = self._topology.floor_positions()
         zones = {agent_id: self._topology.placement(agent_id) for agent_id in positions}
         agent_zones = {
@@ -274,6 +292,9 @@ class PresenceService:
     def tick(self, now: datetime) -> None:
         """Roll EID windows forward, depart devices nobody has heard, write agent numbers."""
         with self._lock:
+            # Also here, not only on reports: a calibration IT changed in a quiet store must
+            # reach the measured offsets, and the database, before a restart can lose it.
+            self._follow_topology()
             self._table.refresh(now)
             self._apply(self._fusion.tick(now), {}, None)
             offsets = self._clocks.offsets()

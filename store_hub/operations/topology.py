@@ -210,6 +210,13 @@ class Topology:
         # A copy: the snapshot is shared by every reader and must never change in place.
         return dict(self._snapshot.floor_positions)
 
+    def calibration_offsets(self) -> dict[str, float]:
+        """The dB each approved agent adds to what it hears, as IT set it; read `version` first."""
+        return {
+            agent_id: float(config["calibration_offset_db"])
+            for agent_id, config in self._snapshot.configs.items()
+        }
+
     def zone_bounds(self) -> dict[str, Bounds]:
         """Zones whose rectangle IT drew, by zone id; read `version` first, as for positions."""
         # A copy, for the same reason as floor_positions().

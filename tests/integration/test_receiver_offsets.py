@@ -29,8 +29,8 @@ START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 TX_POWER_0M = -20
 
 
-def _hub(db: Database) -> PresenceService:
-    topology = Topology(db, STORE, Published())
+def _hub(db: Database, topology: Topology | None = None) -> PresenceService:
+    topology = topology or Topology(db, STORE, Published())
     presence = PresenceService(
         db,
         STORE,
@@ -113,6 +113,30 @@ def test_a_loud_receiver_is_measured_shown_to_it_and_kept_across_a_restart(
 
     restarted = _hub(db)
     assert restarted.receiver_offsets() == pytest.approx(measured, abs=0.01)
+
+
+def test_it_setting_an_agents_calibration_is_not_corrected_twice(db: Database) -> None:
+    _store(db)
+    topology = Topology(db, STORE, Published())
+    topology.load()
+    measured = {"door-1": 0.0, "till-1": 7.5, "back-1": -2.5, "back-2": -5.0}
+    ledger = AgentLedger(db, topology)
+    ledger.load()
+    ledger.flush({}, measured)
+    presence = _hub(db, topology)
+    assert presence.receiver_offsets() == pytest.approx(measured)
+    # IT reads "hears +7.5 dB" and turns the agent down by that much: from now on it sends
+    # levels 7.5 dB lower, so the hub must stop taking 7.5 dB off them. Nobody is in the store:
+    # the hub's tick alone must follow, and write it down before a restart can lose it.
+    till = FLOOR.positions["till-1"]
+    topology.register_agent("till-1", "tills", -7.5, None, START, position=till)
+    presence.tick(START + timedelta(seconds=1))
+    after = {"door-1": 0.0, "till-1": 0.0, "back-1": -2.5, "back-2": -5.0}
+    shared = sum(after.values()) / len(after)
+    expected = {agent: db_ - shared for agent, db_ in after.items()}
+    assert presence.receiver_offsets() == pytest.approx(expected)
+    assert _measured(db) == pytest.approx(expected, abs=0.01)
+    assert _hub(db).receiver_offsets() == pytest.approx(expected, abs=0.01)
 
 
 def test_migration_0011_down_and_up_keeps_the_agents(db: Database) -> None:

@@ -72,6 +72,20 @@ def test_outliers_are_not_counted_and_offsets_stop_at_the_limit() -> None:
     assert calibration.version == 2
 
 
+def test_it_changing_an_agents_own_calibration_moves_what_was_measured() -> None:
+    calibration = ReceiverCalibration(QUICK)
+    calibration.restore({"a": 4.0, "b": -2.0, "c": -2.0})
+    # IT sets "a" 6 dB quieter: its levels now arrive 6 dB lower, so 6 dB less is taken off.
+    calibration.shift("a", -6.0)
+    assert calibration.offsets() == pytest.approx({"a": 0.0, "b": 0.0, "c": 0.0})
+    assert calibration.version == 2
+    # An agent not measured yet has nothing to move; nor has no change.
+    calibration.shift("new", 3.0)
+    calibration.shift("b", 0.0)
+    assert calibration.offsets() == pytest.approx({"a": 0.0, "b": 0.0, "c": 0.0})
+    assert calibration.version == 2
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
