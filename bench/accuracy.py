@@ -860,6 +860,12 @@ def main(argv: list[str] | None = None) -> int:
         help="dB: the tracker's prior on phones' tx error (0 = trust what they advertise)",
     )
     parser.add_argument(
+        "--bias-step",
+        type=float,
+        default=TrackerSettings().bias_step_db,
+        help="dB: a step most agents hear at once is the phone's (a bag), not a move (0 = off)",
+    )
+    parser.add_argument(
         "--model-exponent",
         type=float,
         default=FloorPlan.path_loss_exponent,
@@ -948,6 +954,7 @@ def main(argv: list[str] | None = None) -> int:
     tracker = TrackerSettings(
         particles=args.particles,
         bias_sigma_db=args.bias_sigma,
+        bias_step_db=args.bias_step,
         calibrate_receivers=not args.no_receiver_calibration,
     )
     receiver_rng = random.Random(f"receivers-{args.seed}")
@@ -1041,6 +1048,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{floor.height_m:g} m (floor {CEILING_M:g}); zone change at "
             f"+{settings.position_margin:g} probability for {settings.position_hold_s:g} s "
             f"or +{settings.position_clear:g} at once; phones' tx error N(0, {args.tx_spread:g} dB)"
+            + (
+                f"; a step of {tracker.bias_step_db:g} dB at most agents is the phone's"
+                if tracker.bias_step_db
+                else "; steps at every agent taken as moves"
+            )
         )
         if floor.outlined:
             print(

@@ -7,7 +7,9 @@ sampled, so resampling cannot wear its spread down to a few values that stick). 
 measurements particles walk (velocity decays towards a random walking speed, so a shopper can
 stop, turn or keep going); each advertisement an agent heard weights them by how well
 log-distance path loss from that agent explains the level, with a one-sided fade component
-(multipath or a body takes 6 dB off about one advertisement in ten). A zone's probability is
+(multipath or a body takes 6 dB off about one advertisement in ten). A step most agents hear
+at once (a phone put in a bag, or taken out) goes to the phone's bias, not its position: no
+walk moves a phone away from every agent at once. A zone's probability is
 the weight of the particles in its rectangle, or nearest one of its agents where IT drew none,
 so undrawn zone boundaries lie halfway between agents of different zones. Each agent's levels
 are first corrected by its receiver offset, which the tracker measures from the phones it has
@@ -25,6 +27,7 @@ generator, so a run is reproducible.
 from __future__ import annotations
 
 import math
+import statistics
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +44,16 @@ EDDYSTONE_0M_TO_1M_DB = 41.0
 _REFERENCE_BAND = (-100.0, -20.0)
 
 Floats = npt.NDArray[np.float64]
+# A phone put in a bag: within _STEP_WINDOW_S (every placed agent reports in that time) two
+# thirds of the agents that heard it, and at least _STEP_AGENTS, heard it `bias_step_db` off
+# their usual, and all of them half that, the same way. "Usual" follows over _USUAL_TAU_S,
+# slower than a step; a phone not heard for _STEP_GAP_S starts afresh. Only for a phone placed
+# in the store for _STEP_SETTLED_S (_follow_bias_step).
+_STEP_AGENTS = 3
+_STEP_WINDOW_S = 1.5
+_USUAL_TAU_S = 4.0
+_STEP_GAP_S = 2.0
+_STEP_SETTLED_S = 5.0
 # How far agents must spread across their best-fitting line (standard deviation, metres) for
 # the tracker to judge inside from outside.
 _ACROSS_THE_LINE_M = 1.0
@@ -138,6 +151,10 @@ class TrackerSettings:
     # Measure each agent's receiver offset from confidently placed phones and take it off its
     # levels (receiver_calibration.py); off only to show what it is worth.
     calibrate_receivers: bool = True
+    # A phone put in a bag or taken out of one is heard this much quieter or louder by most
+    # agents at once, which no walk can do (walking away from some agents brings it nearer
+    # others): the phone's bias takes the step instead of its position. 0 turns it off.
+    bias_step_db: float = 5.0
 
     def __post_init__(self) -> None:
         """Reject settings that make the filter meaningless."""
@@ -153,6 +170,7 @@ class TrackerSettings:
                 "spawn_sigma_m": self.spawn_sigma_m > 0,
                 "bias_sigma_db": self.bias_sigma_db >= 0,
                 "bias_drift_db_per_s": self.bias_drift_db_per_s >= 0,
+                "bias_step_db": self.bias_step_db >= 0,
             },
         )
 
@@ -173,6 +191,13 @@ class _Cloud:
     # Each cloud draws from a stream of its own (the tracker's seed and the device's id), so a
     # device's track does not depend on which other devices happen to be in the store.
     rng: np.random.Generator
+    # Per agent, with their times: the level it usually hears the phone at (a slow average of
+    # its reports' medians) and how far its latest report stepped from that (_follow_bias_step).
+    usual: dict[str, tuple[float, float]] = field(default_factory=dict)
+    steps: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # When its mean was last on the store's floor, and since when it had been without a break.
+    inside_at: float = -math.inf
+    inside_since: float = math.inf
     zone_index: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     inside: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     zone_index_t: float = math.nan  # when zone_index and inside were computed
@@ -266,6 +291,9 @@ class PositionTracker:
         if cloud is None:
             cloud = self._spawn(device_id, agent_id, t)
             self._clouds[device_id] = cloud
+        if t - cloud.t > _STEP_GAP_S:
+            cloud.usual.clear()  # quiet for a while (locked): compare afresh
+            cloud.steps.clear()
         self._predict(cloud, t)
         index = self._agent_index[agent_id]
         reference = self._plan.default_reference_dbm if reference_dbm is None else reference_dbm
@@ -276,6 +304,9 @@ class PositionTracker:
             correction = calibration.offset(agent_id)
             if correction:
                 levels = [(when, dbm - correction) for when, dbm in levels]
+        if self._settings.bias_step_db:
+            self._follow_bias_step(cloud, agent_id, t, levels)
+        if calibration is not None:
             expected = self._expected_level(
                 cloud, unbiased, calibration.settings.confident_within_m
             )
@@ -307,19 +338,78 @@ class PositionTracker:
         if 1.0 / float(np.dot(cloud.w, cloud.w)) < len(cloud.w) / 2:
             self._resample(cloud)
 
+    def _follow_bias_step(
+        self,
+        cloud: _Cloud,
+        agent_id: str,
+        t: float,
+        levels: Sequence[tuple[float, float]],
+    ) -> None:
+        """Move the phone's bias, not its position, when most agents hear it step together."""
+        # The median: one faded advertisement must not look like a step. The levels themselves,
+        # not their difference from what the cloud expects: the first agents to report a step
+        # move the cloud, and the others' differences shrink.
+        heard = statistics.median(dbm for _, dbm in levels)
+        if self._inside(*self._mean(cloud)):
+            if t - cloud.inside_at > _STEP_GAP_S:
+                cloud.inside_since = t
+            cloud.inside_at = t
+        usual = cloud.usual.get(agent_id)
+        if usual is None:
+            cloud.usual[agent_id] = (t, heard)
+            return
+        since, value = usual
+        cloud.steps[agent_id] = (t, heard - value)
+        keep = math.exp(-(t - since) / _USUAL_TAU_S)
+        cloud.usual[agent_id] = (t, value * keep + heard * (1.0 - keep))
+        recent = [step for when, step in cloud.steps.values() if t - when <= _STEP_WINDOW_S]
+        threshold = self._settings.bias_step_db
+        sign = 1.0 if sum(recent) > 0 else -1.0
+        stepped = sum(step * sign >= threshold for step in recent)
+        # Every agent heard it go the same way, at least half as far: walking away from some
+        # agents as fast brings the phone nearer others.
+        if (
+            stepped < _STEP_AGENTS
+            or stepped * 3 < len(recent) * 2
+            or min(step * sign for step in recent) < threshold / 2
+        ):
+            return
+        # Someone walking out is heard quieter by every agent too, only more slowly, and so is
+        # someone walking off down the street after looking in at the window; a phone there
+        # taken for a bagged one nearer would be shown in the store. So only a phone placed in
+        # the store for a while until just before (the step itself pushes the cloud out).
+        if (
+            t - cloud.inside_at > 2 * _STEP_WINDOW_S
+            or cloud.inside_at - cloud.inside_since < _STEP_SETTLED_S
+        ):
+            return
+        cloud.bias = cloud.bias + statistics.median(recent)
+        # The step's size is known to a dB or so: let the levels to come finish the job.
+        cloud.bias_var += 1.0
+        cloud.usual.clear()
+        cloud.steps.clear()
+
     def _expected_level(self, cloud: _Cloud, unbiased: Floats, within_m: float) -> float | None:
         """What an agent should hear of a phone placed in the store within_m precisely."""
         w = cloud.w
-        mean_x, mean_y = float(np.dot(w, cloud.x)), float(np.dot(w, cloud.y))
+        mean_x, mean_y = self._mean(cloud)
         spread2 = float(np.dot(w, (cloud.x - mean_x) ** 2 + (cloud.y - mean_y) ** 2))
         if spread2 > within_m**2:
             return None
         # A phone on the street is heard through the shop front, which the model leaves out.
-        if self._outline and not any(
-            x0 <= mean_x < x1 and y0 <= mean_y < y1 for x0, y0, x1, y1 in self._outline
-        ):
+        if not self._inside(mean_x, mean_y):
             return None
         return float(np.dot(w, unbiased + cloud.bias))
+
+    @staticmethod
+    def _mean(cloud: _Cloud) -> tuple[float, float]:
+        return float(np.dot(cloud.w, cloud.x)), float(np.dot(cloud.w, cloud.y))
+
+    def _inside(self, x: float, y: float) -> bool:
+        """Whether a point is on the store's floor; True where the plan has no outline."""
+        if not self._outline:
+            return True
+        return any(x0 <= x < x1 and y0 <= y < y1 for x0, y0, x1, y1 in self._outline)
 
     def zone_probabilities(self, device_id: str) -> dict[str, float]:
         """Probability of each zone for the device (empty if it has no cloud)."""
@@ -372,9 +462,7 @@ class PositionTracker:
     def position(self, device_id: str) -> tuple[float, float] | None:
         """The device's estimated position (weighted mean), if tracked."""
         cloud = self._clouds.get(device_id)
-        if cloud is None:
-            return None
-        return float(np.dot(cloud.w, cloud.x)), float(np.dot(cloud.w, cloud.y))
+        return None if cloud is None else self._mean(cloud)
 
     def _spawn(self, device_id: str, agent_id: str, t: float) -> _Cloud:
         settings = self._settings
