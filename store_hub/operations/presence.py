@@ -89,7 +89,7 @@ class PresenceService:
             )
         )
         self._radio = {"path_loss_exponent": path_loss_exponent, "height_m": agent_height_m}
-        self._floor_version = -1  # the topology version the fusion's floor plan was built from
+        self._topology_version = -1  # the topology version last followed (_follow_topology)
         self._saved_calibration = 0  # the receiver calibration's version last written
         # Each agent's calibration_offset_db as IT had set it when its receiver was measured.
         self._configured_calibrations: dict[str, float] = {}
@@ -209,9 +209,9 @@ class PresenceService:
     def _follow_topology(self) -> None:
         """Catch up with what IT changed since the last report: the floor, agents' calibration."""
         version = self._topology.version
-        if version == self._floor_version:
+        if version == self._topology_version:
             return
-        self._floor_version = version
+        self._topology_version = version
         self._follow_floor()
         self._follow_agent_calibrations()
 
