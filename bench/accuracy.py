@@ -860,6 +860,13 @@ def main(argv: list[str] | None = None) -> int:
         help="dB: the tracker's prior on phones' tx error (0 = trust what they advertise)",
     )
     parser.add_argument(
+        "--pocketed",
+        type=float,
+        default=0.0,
+        help="dB: every phone, shoppers' and passers-by's, this much quieter than it advertises "
+        "from the start (carried in a pocket or a bag); the hub is not told",
+    )
+    parser.add_argument(
         "--bias-step",
         type=float,
         default=TrackerSettings().bias_step_db,
@@ -968,6 +975,8 @@ def main(argv: list[str] | None = None) -> int:
     shoppers = make_shoppers(
         rng, args.shoppers, args.minutes, args.locked_every, args.tx_spread, args.bagged
     )
+    for shopper in shoppers:
+        shopper.tx_error_db -= args.pocketed
     began = time.perf_counter()
     run = simulate(
         shoppers,
@@ -990,6 +999,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.oracle
         else []
     )
+    for passer in passers:
+        passer.tx_error_db -= args.pocketed
     passing = (
         simulate(
             passers,
@@ -1028,6 +1039,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.bagged:
         print(f"phones put in a bag midway through each visit: {args.bagged:g} dB quieter")
+    if args.pocketed:
+        print(f"every phone carried in a pocket or bag throughout: {args.pocketed:g} dB quieter")
     print(
         f"fusion: margin {settings.margin_db:g} dB for {settings.hold_s:g} s "
         f"(at once from {settings.clear_margin_db:g} dB), "
