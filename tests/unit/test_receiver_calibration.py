@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -114,6 +115,31 @@ def walking_the_floor(t: float) -> tuple[float, float]:
     return 2.0, 8.0 - (s - 38.0)
 
 
+def half_second_heard(
+    rng: random.Random,
+    agent: tuple[float, float],
+    where: Callable[[float], tuple[float, float]],
+    t: float,
+    louder: Callable[[float], float],
+) -> list[tuple[float, float]]:
+    """What an agent of FLOOR reports at t of a phone at where(): three advertisements of the
+    half second before, 2.5 dB noise, one in ten faded 6 dB, `louder(time)` dB added."""
+    return [
+        (
+            t + age,
+            float(
+                round(
+                    level(agent, *where(t + age), FLOOR)
+                    + louder(t + age)
+                    + rng.gauss(0, 2.5)
+                    - (6.0 if rng.random() < 0.1 else 0.0)
+                )
+            ),
+        )
+        for age in (-0.4, -0.2, 0.0)
+    ]
+
+
 def _walk_the_floor(tracker: PositionTracker, louder: dict[str, float], seconds: int) -> float:
     """A phone walking loops of the floor, heard by every agent every 0.5 s (3 advertisements,
     2.5 dB noise, one in ten faded 6 dB) with `louder` added per agent; mean position error (m)
@@ -125,20 +151,8 @@ def _walk_the_floor(tracker: PositionTracker, louder: dict[str, float], seconds:
     for step in range(2, 2 * seconds):
         for offset, (agent_id, agent) in enumerate(FLOOR.positions.items()):
             t = step / 2 + 0.11 * offset
-            levels = [
-                (
-                    t + age,
-                    float(
-                        round(
-                            level(agent, *where(t + age), FLOOR)
-                            + louder.get(agent_id, 0.0)
-                            + rng.gauss(0, 2.5)
-                            - (6.0 if rng.random() < 0.1 else 0.0)
-                        )
-                    ),
-                )
-                for age in (-0.4, -0.2, 0.0)
-            ]
+            extra = louder.get(agent_id, 0.0)
+            levels = half_second_heard(rng, agent, where, t, lambda _, db=extra: db)
             tracker.update("dev", agent_id, levels, REFERENCE)
         if step >= 2 * (seconds - 60):
             x, y = tracker.position("dev") or (math.nan, math.nan)
