@@ -304,11 +304,13 @@ class PositionTracker:
             correction = calibration.offset(agent_id)
             if correction:
                 levels = [(when, dbm - correction) for when, dbm in levels]
+        # Both uses below see the cloud as predicted, before these levels weigh it: one mean.
+        mean = self._mean(cloud)
         if self._settings.bias_step_db:
-            self._follow_bias_step(cloud, agent_id, t, levels)
+            self._follow_bias_step(cloud, agent_id, t, levels, self._inside(*mean))
         if calibration is not None:
             expected = self._expected_level(
-                cloud, unbiased, calibration.settings.confident_within_m
+                cloud, mean, unbiased, calibration.settings.confident_within_m
             )
             if expected is not None:
                 calibration.add(agent_id, (dbm - expected for _, dbm in levels))
@@ -344,13 +346,17 @@ class PositionTracker:
         agent_id: str,
         t: float,
         levels: Sequence[tuple[float, float]],
+        inside: bool,
     ) -> None:
-        """Move the phone's bias, not its position, when most agents hear it step together."""
+        """Move the phone's bias, not its position, when most agents hear it step together.
+
+        `inside`: whether the cloud's mean is on the store's floor before these levels.
+        """
         # The median: one faded advertisement must not look like a step. The levels themselves,
         # not their difference from what the cloud expects: the first agents to report a step
         # move the cloud, and the others' differences shrink.
         heard = statistics.median(dbm for _, dbm in levels)
-        if self._inside(*self._mean(cloud)):
+        if inside:
             if t - cloud.inside_at > _STEP_GAP_S:
                 cloud.inside_since = t
             cloud.inside_at = t
@@ -389,10 +395,12 @@ class PositionTracker:
         cloud.usual.clear()
         cloud.steps.clear()
 
-    def _expected_level(self, cloud: _Cloud, unbiased: Floats, within_m: float) -> float | None:
+    def _expected_level(
+        self, cloud: _Cloud, mean: tuple[float, float], unbiased: Floats, within_m: float
+    ) -> float | None:
         """What an agent should hear of a phone placed in the store within_m precisely."""
         w = cloud.w
-        mean_x, mean_y = self._mean(cloud)
+        mean_x, mean_y = mean
         spread2 = float(np.dot(w, (cloud.x - mean_x) ** 2 + (cloud.y - mean_y) ** 2))
         if spread2 > within_m**2:
             return None
