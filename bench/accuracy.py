@@ -62,7 +62,13 @@ from store_hub.domain.fusion import (
     Reading,
     ZoneChanged,
 )
-from store_hub.domain.position_tracker import FloorPlan, TrackerSettings, reference_dbm
+from store_hub.domain.position_tracker import (
+    FloorPlan,
+    PositionTracker,
+    TrackerSettings,
+    reference_dbm,
+)
+from store_hub.domain.receiver_calibration import ReceiverCalibration
 from store_hub.operations.topology import PLACED_REPORT_INTERVAL_S
 
 TARGET_WRONG_OVERALL = 0.05
@@ -148,6 +154,18 @@ AGENTS = (
     Agent("mens-1", "mens", 20, 15),
     Agent("mens-2", "mens", 25, 15),
 )
+# What an installer would add for more accuracy: every zone two agents, the small zones' side
+# by side (`--agents two-per-zone`, 10 agents against 7).
+TWO_PER_ZONE = (
+    Agent("door-1", "entrance", 2.5, 5),
+    Agent("door-2", "entrance", 7.5, 5),
+    Agent("till-1", "tills", 12.5, 5),
+    Agent("till-2", "tills", 17.5, 5),
+    Agent("fit-1", "fitting", 22.5, 5),
+    Agent("fit-2", "fitting", 27.5, 5),
+    *(agent for agent in AGENTS if agent.zone in ("womens", "mens")),
+)
+LAYOUTS = {"seven": AGENTS, "two-per-zone": TWO_PER_ZONE}
 
 
 def zone_at(x: float, y: float) -> str | None:
@@ -434,13 +452,86 @@ class OracleFusion(PresenceFusion):
         return events
 
 
+class TrueVelocityTracker(PositionTracker):
+    """Diagnostic: each particle's walking velocity reverts to the shopper's true one.
+
+    The real tracker's velocities revert to standing still and it must find out from the levels
+    that somebody walks, and which way; this shows what knowing it exactly would be worth.
+    """
+
+    def __init__(
+        self,
+        plan: FloorPlan,
+        settings: TrackerSettings,
+        seed: int,
+        calibration: ReceiverCalibration,
+        shoppers: dict[str, Shopper],
+    ) -> None:
+        """A tracker that may look up each device's shopper."""
+        super().__init__(plan, settings, seed, calibration)
+        self._shoppers = shoppers
+        self._device = ""
+
+    def update(
+        self,
+        device_id: str,
+        agent_id: str,
+        levels: Any,
+        reference_dbm: float | None = None,
+    ) -> None:
+        """As the real tracker, remembering whose cloud _predict moves."""
+        self._device = device_id
+        super().update(device_id, agent_id, levels, reference_dbm)
+
+    def _predict(self, cloud: Any, t: float) -> None:
+        dt = t - cloud.t
+        shopper = self._shoppers.get(self._device)
+        here = shopper.route.at(cloud.t) if shopper is not None and dt > 0 else None
+        ahead = shopper.route.at(cloud.t + 0.2) if shopper is not None and dt > 0 else None
+        if here is not None and ahead is not None:
+            # The parent keeps v * keep plus noise; lifted first, that is true + (v - true) * keep.
+            keep = math.exp(-dt / self._settings.velocity_tau_s)
+            lift = (1.0 - keep) / keep / 0.2
+            cloud.vx = cloud.vx + (ahead[0] - here[0]) * lift
+            cloud.vy = cloud.vy + (ahead[1] - here[1]) * lift
+        super()._predict(cloud, t)
+
+
+class TrueVelocityFusion(PresenceFusion):
+    """Diagnostic: the real fusion, its tracker told each shopper's true walking velocity."""
+
+    def __init__(
+        self,
+        settings: FusionSettings,
+        floor: FloorPlan | None,
+        tracker_settings: TrackerSettings | None,
+        seed: int,
+        shoppers: dict[str, Shopper],
+    ) -> None:
+        """As PresenceFusion; `shoppers` by device id."""
+        self._shoppers = shoppers  # the parent's __init__ calls set_floor, which needs them
+        super().__init__(settings, floor, tracker_settings, seed)
+
+    def set_floor(self, floor: FloorPlan | None) -> None:
+        """Track with a TrueVelocityTracker."""
+        if floor is None:
+            super().set_floor(None)
+            return
+        self._tracker = TrueVelocityTracker(
+            floor, self._tracker_settings, self._seed, self._calibration, self._shoppers
+        )
+
+
 def floor_plan(
-    exponent: float = PATH_LOSS_EXPONENT, height_m: float = CEILING_M, bounds: bool = True
+    exponent: float = PATH_LOSS_EXPONENT,
+    height_m: float = CEILING_M,
+    bounds: bool = True,
+    agents: tuple[Agent, ...] = AGENTS,
 ) -> FloorPlan:
     """The simulated store as IT would describe it to the hub: agents' positions and zones."""
     return FloorPlan(
-        {a.agent_id: (a.x, a.y) for a in AGENTS},
-        {a.agent_id: a.zone for a in AGENTS},
+        {a.agent_id: (a.x, a.y) for a in agents},
+        {a.agent_id: a.zone for a in agents},
         {z.name: (z.x0, z.y0, z.x1, z.y1) for z in ZONES} if bounds else {},
         outline=tuple((z.x0, z.y0, z.x1, z.y1) for z in ZONES) if bounds else (),
         entrances=frozenset({"entrance"}) if bounds else frozenset(),
@@ -463,6 +554,8 @@ def simulate(
     tracker_seed: int = 1,
     receivers: dict[str, float] | None = None,
     measured_receivers: dict[str, float] | None = None,
+    agents: tuple[Agent, ...] = AGENTS,
+    true_velocity: bool = False,
 ) -> Run:
     """Drive the agents' real core and the hub's fusion through the whole run.
 
@@ -470,18 +563,22 @@ def simulate(
     path loss says; the hub is not told, but starts from `measured_receivers` if given (what it
     measured of them before).
     """
-    parsers = {a.agent_id: FrameParser() for a in AGENTS}
-    trackers = {a.agent_id: TokenTracker(tracking) for a in AGENTS}
-    phases = {a.agent_id: rng.random() for a in AGENTS}
+    parsers = {a.agent_id: FrameParser() for a in agents}
+    trackers = {a.agent_id: TokenTracker(tracking) for a in agents}
+    phases = {a.agent_id: rng.random() for a in agents}
     # Delivery delays get their own stream: with the radio's, a run with another report interval
     # would draw different noise for the same advertisements, and comparisons would not be paired.
     network = random.Random(rng.random())
-    zone_of = {a.agent_id: a.zone for a in AGENTS}
-    fusion = PresenceFusion(settings, floor, tracker, seed=tracker_seed)
+    zone_of = {a.agent_id: a.zone for a in agents}
+    by_id = {shopper.device_id: shopper for shopper in shoppers}
+    fusion = (
+        TrueVelocityFusion(settings, floor, tracker, tracker_seed, by_id)
+        if true_velocity
+        else PresenceFusion(settings, floor, tracker, seed=tracker_seed)
+    )
     if measured_receivers:
         fusion.calibration.restore(measured_receivers)
     if oracle:
-        by_id = {shopper.device_id: shopper for shopper in shoppers}
 
         def truth(device_id: str, t: float) -> str | None:
             where = by_id[device_id].route.at(t)
@@ -511,9 +608,9 @@ def simulate(
 
     start = int(min(s.route.times[0] for s in shoppers))
     end = int(max(s.route.end for s in shoppers) + settings.away_timeout_s + 30)
-    next_collect = {a.agent_id: start + phases[a.agent_id] * report_interval_s for a in AGENTS}
+    next_collect = {a.agent_id: start + phases[a.agent_id] * report_interval_s for a in agents}
     for second in range(start, end):
-        for agent in AGENTS:
+        for agent in agents:
             while next_collect[agent.agent_id] < second + 1:
                 order += 1
                 heapq.heappush(queue, (next_collect[agent.agent_id], order, "collect", agent))
@@ -536,7 +633,16 @@ def simulate(
                 run.advertisements += 1
                 data = service_data(shopper, t)
                 if _hear(
-                    shopper, t, data, parsers, trackers, walls, rng, ideal_radio, receivers or {}
+                    shopper,
+                    t,
+                    data,
+                    agents,
+                    parsers,
+                    trackers,
+                    walls,
+                    rng,
+                    ideal_radio,
+                    receivers or {},
                 ):
                     run.first_heard.setdefault(shopper.device_id, t)
                     run.last_heard[shopper.device_id] = t
@@ -577,6 +683,7 @@ def _hear(
     shopper: Shopper,
     t: float,
     data: dict[str, bytes],
+    agents: tuple[Agent, ...],
     parsers: dict[str, FrameParser],
     trackers: dict[str, TokenTracker],
     walls: bool,
@@ -588,7 +695,7 @@ def _hear(
     position = shopper.route.at(t)
     assert position is not None
     heard = False
-    for agent in AGENTS:
+    for agent in agents:
         if rng.random() < SCAN_LOSS:
             continue
         noise = rng.gauss(0.0, NOISE_DB)
@@ -847,6 +954,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--particles", type=int, default=TrackerSettings().particles)
     parser.add_argument(
+        "--level-sigma",
+        type=float,
+        default=TrackerSettings().level_sigma_db,
+        help="dB: the spread the tracker expects around the path-loss line",
+    )
+    parser.add_argument(
+        "--speed-sigma",
+        type=float,
+        default=TrackerSettings().speed_sigma_mps,
+        help="m/s: the tracker's spread of walking velocities",
+    )
+    parser.add_argument(
         "--tracker-seed",
         type=int,
         default=1,
@@ -917,6 +1036,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the hub knows agents' positions only: a zone is where its agents are nearest",
     )
     parser.add_argument(
+        "--agents",
+        choices=sorted(LAYOUTS),
+        default="seven",
+        help="the ceiling agents: seven (one per small zone, two per department) or "
+        "two-per-zone (ten)",
+    )
+    parser.add_argument(
+        "--true-velocity",
+        action="store_true",
+        help="diagnostic only: the tracker's particles walk around each shopper's true velocity "
+        "instead of around standing still (what a perfect motion model would be worth)",
+    )
+    parser.add_argument(
         "--oracle",
         action="store_true",
         help="diagnostic only: every report tells the hub the true zone of each phone it heard, "
@@ -953,8 +1085,9 @@ def main(argv: list[str] | None = None) -> int:
         trend=not args.no_trend,
         send_levels=by_position,
     )
+    agents = LAYOUTS[args.agents]
     floor = (
-        floor_plan(args.model_exponent, args.model_height, not args.no_zone_bounds)
+        floor_plan(args.model_exponent, args.model_height, not args.no_zone_bounds, agents)
         if by_position and not args.oracle
         else None
     )
@@ -963,13 +1096,15 @@ def main(argv: list[str] | None = None) -> int:
         bias_sigma_db=args.bias_sigma,
         bias_step_db=args.bias_step,
         calibrate_receivers=not args.no_receiver_calibration,
+        level_sigma_db=args.level_sigma,
+        speed_sigma_mps=args.speed_sigma,
     )
     receiver_rng = random.Random(f"receivers-{args.seed}")
     receivers = {
         agent.agent_id: receiver_rng.gauss(0.0, args.receiver_spread)
         if args.receiver_spread
         else 0.0
-        for agent in AGENTS
+        for agent in agents
     }
     rng = random.Random(args.seed)
     shoppers = make_shoppers(
@@ -991,6 +1126,8 @@ def main(argv: list[str] | None = None) -> int:
         oracle=args.oracle,
         tracker_seed=args.tracker_seed,
         receivers=receivers,
+        agents=agents,
+        true_velocity=args.true_velocity,
     )
     passers = (
         make_passers(
@@ -1014,6 +1151,8 @@ def main(argv: list[str] | None = None) -> int:
             tracker=tracker,
             tracker_seed=args.tracker_seed,
             receivers=receivers,
+            agents=agents,
+            true_velocity=args.true_velocity,
             # The same hub, which has measured the receivers on the shoppers by then.
             measured_receivers=run.measured_receivers,
         )
@@ -1033,6 +1172,9 @@ def main(argv: list[str] | None = None) -> int:
         print("DIAGNOSTIC: ideal radio (no noise, no fades); not a result, a floor")
     if args.oracle:
         print("DIAGNOSTIC: oracle (each report names the true zone); not a result, a floor")
+    if args.true_velocity:
+        print("DIAGNOSTIC: the tracker knows each shopper's true velocity; not a result, a floor")
+    print(f"agents: {len(agents)} ({args.agents})")
     print(
         f"phones locked: a {LOCKED_FOR_S[0]:g}-{LOCKED_FOR_S[1]:g} s quiet spell every "
         f"{args.locked_every:g} s on average (0 = never)"
@@ -1056,7 +1198,9 @@ def main(argv: list[str] | None = None) -> int:
         pass
     elif floor is not None:
         print(
-            f"position tracker: {tracker.particles} particles, path-loss exponent "
+            f"position tracker: {tracker.particles} particles, level spread "
+            f"{tracker.level_sigma_db:g} dB, speed spread {tracker.speed_sigma_mps:g} m/s, "
+            f"path-loss exponent "
             f"{floor.path_loss_exponent:g} (floor {PATH_LOSS_EXPONENT:g}), height "
             f"{floor.height_m:g} m (floor {CEILING_M:g}); zone change at "
             f"+{settings.position_margin:g} probability for {settings.position_hold_s:g} s "
