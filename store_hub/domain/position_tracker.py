@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from store_hub.domain.receiver_calibration import ReceiverCalibration
+from store_hub.domain.receiver_calibration import CalibrationSettings, ReceiverCalibration
 from store_hub.domain.settings_checks import reject_invalid
 
 # Eddystone's tx_power is at 0 m; the spec's 41 dB takes it to 1 m.
@@ -309,9 +309,7 @@ class PositionTracker:
         if self._settings.bias_step_db:
             self._follow_bias_step(cloud, agent_id, t, levels, self._inside(*mean))
         if calibration is not None:
-            expected = self._expected_level(
-                cloud, mean, unbiased, calibration.settings.confident_within_m
-            )
+            expected = self._expected_level(cloud, mean, unbiased, calibration.settings)
             if expected is not None:
                 calibration.add(agent_id, (dbm - expected for _, dbm in levels))
         settings = self._settings
@@ -396,18 +394,25 @@ class PositionTracker:
         cloud.steps.clear()
 
     def _expected_level(
-        self, cloud: _Cloud, mean: tuple[float, float], unbiased: Floats, within_m: float
+        self,
+        cloud: _Cloud,
+        mean: tuple[float, float],
+        unbiased: Floats,
+        settings: CalibrationSettings,
     ) -> float | None:
-        """What an agent should hear of a phone placed in the store within_m precisely."""
+        """What an agent should hear of a phone fit to measure receivers (see `settings`)."""
         w = cloud.w
         mean_x, mean_y = mean
         spread2 = float(np.dot(w, (cloud.x - mean_x) ** 2 + (cloud.y - mean_y) ** 2))
-        if spread2 > within_m**2:
+        if spread2 > settings.confident_within_m**2:
             return None
         # A phone on the street is heard through the shop front, which the model leaves out.
         if not self._inside(mean_x, mean_y):
             return None
-        return float(np.dot(w, unbiased + cloud.bias))
+        bias = float(np.dot(w, cloud.bias))
+        if abs(bias) > settings.phone_bias_within_db:
+            return None
+        return float(np.dot(w, unbiased)) + bias
 
     @staticmethod
     def _mean(cloud: _Cloud) -> tuple[float, float]:
