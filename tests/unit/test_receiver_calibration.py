@@ -104,16 +104,22 @@ def test_calibration_settings_are_checked(field: str, value: float) -> None:
         CalibrationSettings(**{field: value})
 
 
+def round_a_rectangle(x0: float, x1: float, y0: float, y1: float, s: float) -> tuple[float, float]:
+    """Where one is after s metres round the rectangle, anticlockwise from (x0, y0)."""
+    width, height = x1 - x0, y1 - y0
+    s %= 2.0 * (width + height)
+    if s < width:
+        return x0 + s, y0
+    if s < width + height:
+        return x1, y0 + (s - width)
+    if s < 2.0 * width + height:
+        return x1 - (s - width - height), y1
+    return x0, y1 - (s - 2.0 * width - height)
+
+
 def walking_the_floor(t: float) -> tuple[float, float]:
     """Round FLOOR's 16 m x 6 m inner rectangle at 1 m/s, 44 m a lap."""
-    s = t % 44.0
-    if s < 16.0:
-        return 2.0 + s, 2.0
-    if s < 22.0:
-        return 18.0, 2.0 + (s - 16.0)
-    if s < 38.0:
-        return 18.0 - (s - 22.0), 8.0
-    return 2.0, 8.0 - (s - 38.0)
+    return round_a_rectangle(2.0, 18.0, 2.0, 8.0, t)
 
 
 def half_second_heard(
@@ -204,14 +210,8 @@ def test_a_phone_put_in_a_bag_does_not_measure_the_receivers() -> None:
     bag_at = 276.0  # at (14, 2), walking towards the tills' far side
 
     def round_the_tills(t: float) -> tuple[float, float]:
-        s = (t - bag_at + 2.0) % 24.0  # the tills' half's 6 m x 6 m inner square, at 1 m/s
-        if s < 6.0:
-            return 12.0 + s, 2.0
-        if s < 12.0:
-            return 18.0, 2.0 + (s - 6.0)
-        if s < 18.0:
-            return 18.0 - (s - 12.0), 8.0
-        return 12.0, 8.0 - (s - 18.0)
+        # The tills' half's 6 m x 6 m inner square at 1 m/s, on from (14, 2).
+        return round_a_rectangle(12.0, 18.0, 2.0, 8.0, t - bag_at + 2.0)
 
     def where(t: float) -> tuple[float, float]:
         return walking_the_floor(t) if t < bag_at else round_the_tills(t)
