@@ -483,15 +483,18 @@ class TrueVelocityTracker(PositionTracker):
         self._device = device_id
         super().update(device_id, agent_id, levels, reference_dbm)
 
+    # The true velocity is the route's over this span (it turns at waypoints, so not longer).
+    SPAN_S = 0.2
+
     def _predict(self, cloud: Any, t: float) -> None:
         dt = t - cloud.t
         shopper = self._shoppers.get(self._device)
         here = shopper.route.at(cloud.t) if shopper is not None and dt > 0 else None
-        ahead = shopper.route.at(cloud.t + 0.2) if shopper is not None and dt > 0 else None
+        ahead = shopper.route.at(cloud.t + self.SPAN_S) if shopper is not None and dt > 0 else None
         if here is not None and ahead is not None:
             # The parent keeps v * keep plus noise; lifted first, that is true + (v - true) * keep.
             keep = math.exp(-dt / self._settings.velocity_tau_s)
-            lift = (1.0 - keep) / keep / 0.2
+            lift = (1.0 - keep) / keep / self.SPAN_S
             cloud.vx = cloud.vx + (ahead[0] - here[0]) * lift
             cloud.vy = cloud.vy + (ahead[1] - here[1]) * lift
         super()._predict(cloud, t)
