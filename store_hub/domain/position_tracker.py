@@ -198,6 +198,7 @@ class _Cloud:
     # When its mean was last on the store's floor, and since when it had been without a break.
     inside_at: float = -math.inf
     inside_since: float = math.inf
+    spawned_at: float = math.nan
     zone_index: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     inside: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     zone_index_t: float = math.nan  # when zone_index and inside were computed
@@ -401,6 +402,8 @@ class PositionTracker:
         settings: CalibrationSettings,
     ) -> float | None:
         """What an agent should hear of a phone fit to measure receivers (see `settings`)."""
+        if cloud.t - cloud.spawned_at < settings.heard_for_s:
+            return None
         w = cloud.w
         mean_x, mean_y = mean
         spread2 = float(np.dot(w, (cloud.x - mean_x) ** 2 + (cloud.y - mean_y) ** 2))
@@ -493,6 +496,7 @@ class PositionTracker:
             settings.bias_sigma_db**2,
             np.full(n, 1.0 / n),
             rng,
+            spawned_at=t,
         )
         self._clip(cloud)
         return cloud
