@@ -117,7 +117,8 @@ def test_a_bag_is_the_phones_step_though_a_far_agent_loses_the_phone() -> None:
             ]
             if levels:  # an agent reports a phone only with advertisements heard since the last
                 tracker.update("dev", agent_id, levels, REFERENCE)
-                far_heard_after += agent_id == "far-1" and t > 61
+                if agent_id == "far-1" and t > 61:
+                    far_heard_after += 1
         x, y = tracker.position("dev") or (math.nan, math.nan)
         errors.append((step / 2, math.hypot(x - spot[0], y - spot[1])))
     assert far_heard_after < 8

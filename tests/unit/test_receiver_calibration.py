@@ -230,18 +230,6 @@ def test_a_phone_put_in_a_bag_does_not_measure_the_receivers() -> None:
     assert offsets and max(abs(db) for db in offsets.values()) < 0.5
 
 
-def _heard_walking(tracker: PositionTracker, louder: dict[str, float], seconds: float) -> None:
-    """Every agent's reports of a phone walking the floor for `seconds`, till-1 `louder`."""
-    rng = random.Random(3)
-    for step in range(2, int(2 * seconds)):
-        for offset, (agent_id, agent) in enumerate(FLOOR.positions.items()):
-            extra = louder.get(agent_id, 0.0)
-            levels = half_second_heard(
-                rng, agent, walking_the_floor, step / 2 + 0.11 * offset, lambda _, db=extra: db
-            )
-            tracker.update("dev", agent_id, levels, REFERENCE)
-
-
 @pytest.mark.parametrize(("heard_for_s", "measured"), [(20.0, False), (0.0, True)])
 def test_a_phone_is_counted_only_once_the_tracker_has_followed_it_a_while(
     heard_for_s: float, measured: bool
@@ -252,5 +240,5 @@ def test_a_phone_is_counted_only_once_the_tracker_has_followed_it_a_while(
     tracker = PositionTracker(
         FLOOR, TrackerSettings(), seed=1, calibration=ReceiverCalibration(settings)
     )
-    _heard_walking(tracker, {"till-1": 6.0}, 15.0)
+    _walk_the_floor(tracker, {"till-1": 6.0}, 15)
     assert bool(calibrated_offsets(tracker)) is measured
