@@ -33,6 +33,30 @@ import { sendOfferButton } from "./offer_send.js";
 
 let nameIds = 0;
 
+// While no agent hears the phone (`quiet_since`, mostly a locked phone), the zone is only where
+// the shopper was last heard: said so, and how long ago, so nobody walks there expecting them.
+function zoneChip(card) {
+  const quietSince = parseTime(card.quiet_since);
+  if (quietSince === null) {
+    return h("span", { class: "card__zone", "data-testid": "zone", text: card.zone });
+  }
+  return h(
+    "span",
+    { class: "card__zone card__zone--quiet", title: "Phone not heard since: last known zone" },
+    h("span", { "data-testid": "zone", text: card.zone }),
+    h("span", {
+      class: "card__quiet",
+      "data-testid": "zone-quiet",
+      "data-quiet-since": quietSince,
+      text: quietText(serverNow() - quietSince),
+    }),
+  );
+}
+
+export function quietText(ms) {
+  return `last heard ${formatElapsed(ms)} ago`;
+}
+
 export function displayName(card) {
   const profile = card.profile;
   const name = profile ? [profile.first_name, profile.last_name].filter(Boolean).join(" ") : "";
@@ -221,9 +245,7 @@ export function renderCard(card) {
         "p",
         { class: "card__meta" },
         tierBadge(profile),
-        card.zone && !lookUp
-          ? h("span", { class: "card__zone", "data-testid": "zone", text: card.zone })
-          : null,
+        card.zone && !lookUp ? zoneChip(card) : null,
         lifetime ? h("span", { class: "card__ltv", text: `${lifetime} lifetime` }) : null,
         ...segmentBadges(card.segments),
       ),

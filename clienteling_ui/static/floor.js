@@ -2,7 +2,7 @@
 // Every piece of shopper data reaches the page through textContent or a checked attribute,
 // never through markup.
 
-import { renderCard } from "./card.js";
+import { quietText, renderCard } from "./card.js";
 import { wireClaims } from "./claims.js";
 import { mountCodeEntry } from "./code_entry.js";
 import { FloorLayout } from "./floor_layout.js";
@@ -193,6 +193,9 @@ function tick() {
   const now = serverNow();
   for (const el of ui.list.querySelectorAll("[data-arrived-at]")) {
     el.textContent = formatElapsed(now - Number(el.dataset.arrivedAt));
+  }
+  for (const el of ui.list.querySelectorAll("[data-quiet-since]")) {
+    el.textContent = quietText(now - Number(el.dataset.quietSince));
   }
 }
 

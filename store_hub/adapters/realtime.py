@@ -9,6 +9,8 @@ profile_status, profile, wishlist, cart, orders, offer); this module passes them
 Once the shopper changes zone (or reaches a dwell threshold) the card also carries zone_id,
 zone_since (when they entered the zone) and dwell_s (seconds in it at the last threshold
 reached, 0 on entering), sent as ``card_updated``; tablets count the live dwell from zone_since.
+``quiet_since`` is set (when the phone was last heard) while no agent hears the phone, and back
+to null when one does: the zone is then only where the shopper was last heard.
 ``floor`` may also carry ``zones`` (the store's zones in floor order, for grouping by zone), and
 ``vip_arrived`` tells the tablets once per visit that a VIP walked in.
 """

@@ -19,9 +19,16 @@ every device in a store without a plan, is judged by the loudest-zone rule above
 zone is drawn, the tracker also knows the street from the store: a phone heard from outside
 does not arrive, and one that walked out departs without waiting for the away timeout.
 
+When no agent has heard a present device for `stale_after_s` (a locked phone goes quiet for
+tens of seconds), its zone is only where it was last heard: WentQuiet says so, so that the
+tablet stops naming it as where the shopper is (on the harness, such a zone was wrong a third
+of the time). The visit and its zone stay go on (dwell keeps counting: a locked phone in the
+fitting room is still someone trying things on); HeardAgain confirms the zone once the device
+is heard and no other zone challenges it, or a ZoneChanged moves it.
+
 Confidence of a zone call is the tracker's probability of the zone, or under the rule a
 logistic in its lead over the best other zone (see `confidence`); events come out per device in
-order: Arrived, ZoneChanged, Dwell, Departed last.
+order: Arrived, ZoneChanged, WentQuiet or HeardAgain, Dwell, Departed last.
 
 Time comes only from the arguments: readings carry `seen_at`, `tick` carries `now`. Each device
 keeps its own monotonic clock (the latest of those) so a reading that arrives late cannot move
@@ -181,6 +188,26 @@ class ZoneChanged:
 
 
 @dataclass(frozen=True)
+class WentQuiet:
+    """No agent has heard a present device since `last_seen`: `zone` is where it was then."""
+
+    device_id: str
+    at: datetime
+    zone: str | None
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class HeardAgain:
+    """A quiet device is heard again, in the zone it was quiet in (a move is a ZoneChanged)."""
+
+    device_id: str
+    at: datetime
+    zone: str | None
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Dwell:
     """A device has stayed in `zone` for `threshold_s` (`seconds` when it was noticed)."""
 
@@ -203,7 +230,7 @@ class Departed:
     confidence: float = 1.0
 
 
-FusionEvent = Arrived | ZoneChanged | Dwell | Departed
+FusionEvent = Arrived | ZoneChanged | WentQuiet | HeardAgain | Dwell | Departed
 
 
 def confidence(separation_db: float) -> float:
@@ -228,6 +255,8 @@ class _Device:
     leader_since: datetime | None = None
     dwell_done: set[float] = field(default_factory=set)
     zone_confidence: float = 1.0
+    quiet: bool = False  # nobody has heard it for stale_after_s, and no zone confirmed since
+    heard_again_at: datetime | None = None  # while quiet, heard again since
     outside_since: datetime | None = None  # present, but the tracker places it outside
     loudest_inside: float | None = None  # loudest agent's level when last placed inside
     loudest_zone_inside: str | None = None  # the zone of that agent
@@ -343,15 +372,26 @@ class PresenceFusion:
         return events
 
     def restore(
-        self, device_id: str, zone: str | None, zone_since: datetime, last_seen: datetime
+        self,
+        device_id: str,
+        zone: str | None,
+        zone_since: datetime,
+        last_seen: datetime,
+        quiet: bool = False,
+        dwell_reached_s: float = 0.0,
     ) -> None:
-        """Take back a device present before a hub restart, without a new arrival."""
-        state = _Device(last_seen, last_seen, last_seen, arrived=True, zone=zone)
+        """Take back a device present before a hub restart, without a new arrival.
+
+        `quiet`: it had gone quiet (WentQuiet), so hearing it again is news (HeardAgain).
+        `dwell_reached_s`: the last dwell threshold announced, if known (a quiet device goes on
+        reaching thresholds after it was last seen).
+        """
+        state = _Device(last_seen, last_seen, last_seen, arrived=True, zone=zone, quiet=quiet)
         state.zone_since = zone_since
         state.heard_by[_RESTORED] = last_seen
         if zone is not None:
             # Thresholds crossed while the hub was still running were announced then.
-            reached = (last_seen - zone_since).total_seconds()
+            reached = max((last_seen - zone_since).total_seconds(), dwell_reached_s)
             state.dwell_done = {t for t in self._settings.dwell_for(zone) if t <= reached}
         self._devices[device_id] = state
 
@@ -401,8 +441,10 @@ class PresenceFusion:
             return self._depart(device_id, state, now)
         else:
             # While nobody hears the device (a locked phone) there are no scores: the last
-            # judgement stands.
-            events += self._challenge(device_id, state, scores, rule, now)
+            # judgement stands, as where it was last heard.
+            moves = self._challenge(device_id, state, scores, rule, now)
+            events += moves
+            events += self._quiet_or_heard(device_id, state, scores, rule, bool(moves), now)
         if state.zone in scores and strengths:
             state.zone_confidence = rule.confidence(scores, state.zone)
         events += self._dwell(device_id, state, now)
@@ -486,6 +528,37 @@ class PresenceFusion:
         state.dwell_done = set()
         conf = rule.confidence(scores, challenger)
         return [ZoneChanged(device_id, now, incumbent, challenger, conf, entered)]
+
+    def _quiet_or_heard(
+        self,
+        device_id: str,
+        state: _Device,
+        scores: Mapping[str, float],
+        rule: _Rule,
+        moved: bool,
+        now: datetime,
+    ) -> list[FusionEvent]:
+        if not state.quiet:
+            if scores or (now - state.last_seen).total_seconds() < self._settings.stale_after_s:
+                return []
+            state.quiet = True
+            return [WentQuiet(device_id, now, state.zone, state.last_seen)]
+        if moved:
+            state.quiet, state.heard_again_at = False, None
+            return []  # the ZoneChanged just emitted says where it is
+        if not scores:
+            state.heard_again_at = None
+            return []
+        if state.heard_again_at is None:
+            state.heard_again_at = now
+        # As on arrival, the first report in is often a far agent's alone: wait for the rest,
+        # and for any other zone that takes it over (a device without a zone waits for one).
+        settled = (now - state.heard_again_at).total_seconds() >= self._settings.settle_s
+        if not settled or state.pending is not None or state.zone is None:
+            return []
+        state.quiet, state.heard_again_at = False, None
+        conf = rule.confidence(scores, state.zone) if state.zone in scores else 0.0
+        return [HeardAgain(device_id, now, state.zone, conf)]
 
     def _dwell(self, device_id: str, state: _Device, now: datetime) -> list[FusionEvent]:
         if state.zone is None or state.zone_since is None:

@@ -58,6 +58,7 @@ def pending_card(event: VisitStarted) -> dict[str, Any]:
         "zone_id": event.zone_id,
         "zone_since": format_timestamp(event.arrived_at),
         "dwell_s": 0,
+        "quiet_since": None,
         "profile_status": "pending",
         "profile": None,
         "wishlist": [],
@@ -248,6 +249,7 @@ class ArrivalService:
             if card is not None:
                 card["last_seen"] = format_timestamp(visit.last_seen)
                 card["zone"] = event.zone
+                card["quiet_since"] = None  # heard, or it would not be back
                 visit.card = card
             arrived_at = visit.arrived_at
         if card is not None:

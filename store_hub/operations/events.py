@@ -85,8 +85,36 @@ class DwellReached:
     confidence: float
 
 
+@dataclass(frozen=True)
+class ShopperQuiet:
+    """No agent has heard a shopper's phone since `last_heard` (locked, most often).
+
+    The visit and its zone go on; the zone is where the phone was last heard, not where the
+    shopper is known to be.
+    """
+
+    store_id: str
+    visit_id: str
+    device_id: str
+    customer_id: str
+    at: datetime
+    last_heard: datetime
+
+
+@dataclass(frozen=True)
+class ShopperHeard:
+    """A quiet phone is heard again in the zone it went quiet in (a move is a ZoneChanged)."""
+
+    store_id: str
+    visit_id: str
+    device_id: str
+    customer_id: str
+    at: datetime
+    confidence: float
+
+
 # Arrival, return and departure: what the arrival pipeline (enrich, offer, tablet) reacts to.
 VisitEvent = VisitStarted | VisitResumed | VisitEnded
 # Movement on the floor during a visit: what keeps the tablet's card current.
-FloorEvent = ZoneChanged | DwellReached
+FloorEvent = ZoneChanged | DwellReached | ShopperQuiet | ShopperHeard
 PresenceEvent = VisitEvent | FloorEvent

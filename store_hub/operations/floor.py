@@ -1,5 +1,9 @@
 """Keeps a shopper's tablet card on the floor current while they move between zones.
 
+While no agent hears the phone (locked, most often) the card keeps its zone with `quiet_since`
+(when it was last heard), so the tablet shows it as where the shopper was last heard rather
+than where they are; hearing it again, in that zone or another, clears it.
+
 Runs on the ingest worker, synchronously: zone changes come a few times per visit and dwell
 thresholds a few times per zone stay, so one small transaction and one `card_updated` each is
 cheap, and the tablet sees them in the order they happened. The tablet works out the live dwell
@@ -21,6 +25,8 @@ from store_hub.operations.events import (
     DwellReached,
     FloorEvent,
     PresenceEvent,
+    ShopperHeard,
+    ShopperQuiet,
     VisitEvent,
     ZoneChanged,
 )
@@ -28,7 +34,7 @@ from store_hub.operations.events import (
 log = logging.getLogger(__name__)
 
 # The card fields this module owns.
-ZONE_CARD_KEYS = ("zone", "zone_id", "zone_since", "dwell_s")
+ZONE_CARD_KEYS = ("zone", "zone_id", "zone_since", "dwell_s", "quiet_since")
 
 
 class CardChannel(Protocol):
@@ -44,6 +50,7 @@ def zone_card_fields(event: ZoneChanged) -> dict[str, Any]:
         "zone_id": event.to_zone_id,
         "zone_since": format_timestamp(event.at),
         "dwell_s": 0,
+        "quiet_since": None,
     }
 
 
@@ -57,8 +64,13 @@ class FloorUpdates:
 
     def on_floor_event(self, event: FloorEvent) -> None:
         """Update and push the card of the visit `event` is about."""
+        fields: dict[str, Any]
         if isinstance(event, ZoneChanged):
             fields = zone_card_fields(event)
+        elif isinstance(event, ShopperQuiet):
+            fields = {"quiet_since": format_timestamp(event.last_heard)}
+        elif isinstance(event, ShopperHeard):
+            fields = {"quiet_since": None}
         else:
             fields = self._dwell_fields(event)
         card = self._update_card(event, fields)
@@ -99,7 +111,7 @@ def route_presence_events(
     """One `publish` for PresenceService: visit events to `on_visit`, floor events to `on_floor`."""
 
     def publish(event: PresenceEvent) -> None:
-        if isinstance(event, ZoneChanged | DwellReached):
+        if isinstance(event, FloorEvent):
             try:
                 on_floor(event)
             except Exception:

@@ -5,7 +5,8 @@ except device changes from the enrollment API, hence the lock. Only reports of a
 approved count; an unregistered agent's reports are recorded (AgentLedger) and dropped.
 
 Fusion events become visit events: Arrived -> VisitStarted (or VisitResumed within the re-entry
-window), ZoneChanged -> ZoneChanged, Dwell -> DwellReached, Departed -> VisitEnded. A visit's
+window), ZoneChanged -> ZoneChanged, Dwell -> DwellReached, WentQuiet -> ShopperQuiet,
+HeardAgain -> ShopperHeard, Departed -> VisitEnded. A visit's
 `zone` follows the current zone and `visit_segments` keep one row per zone stay, so a restart
 hands the fusion back each open visit's zone and how long it has been there.
 """
@@ -37,6 +38,8 @@ from store_hub.operations.agent_health import AgentLedger
 from store_hub.operations.events import (
     DwellReached,
     PresenceEvent,
+    ShopperHeard,
+    ShopperQuiet,
     VisitEnded,
     VisitResumed,
     VisitStarted,
@@ -127,7 +130,18 @@ class PresenceService:
                     if segment is not None
                     else (visit.zone, visit.last_seen)
                 )
-                self._fusion.restore(visit.device_id, zone, since, visit.last_seen)
+                # A card that says the phone went quiet is cleared when it is heard again; the
+                # card's dwell is the last threshold announced, which can be after last_seen.
+                card = visit.card or {}
+                announced = card.get("dwell_s") if card.get("zone_id") == zone else None
+                self._fusion.restore(
+                    visit.device_id,
+                    zone,
+                    since,
+                    visit.last_seen,
+                    quiet=bool(card.get("quiet_since")),
+                    dwell_reached_s=float(announced or 0),
+                )
         log.info(
             "identity table: %d devices; %d open visits restored", len(self._table), len(visits)
         )
@@ -379,6 +393,8 @@ class PresenceService:
             return self._change_zone(session, event)
         if isinstance(event, fusion.Dwell):
             return self._dwell(event)
+        if isinstance(event, fusion.WentQuiet | fusion.HeardAgain):
+            return self._quiet_or_heard(event)
         return self._close_visit(session, event)
 
     def _resume_visit(
@@ -494,6 +510,19 @@ class PresenceService:
             event.threshold_s,
             event.confidence,
         )
+
+    def _quiet_or_heard(
+        self, event: fusion.WentQuiet | fusion.HeardAgain
+    ) -> ShopperQuiet | ShopperHeard | None:
+        known = self._visit_by_device.get(event.device_id)
+        if known is None:
+            return None
+        visit_id, customer_id = known
+        store, device = self._store_id, event.device_id
+        if isinstance(event, fusion.WentQuiet):
+            self.counters["quiet"] += 1
+            return ShopperQuiet(store, visit_id, device, customer_id, event.at, event.last_seen)
+        return ShopperHeard(store, visit_id, device, customer_id, event.at, event.confidence)
 
     def _close_visit(self, session: Session, event: fusion.Departed) -> VisitEnded | None:
         known = self._visit_by_device.pop(event.device_id, None)

@@ -324,8 +324,35 @@ def test_a_card_from_cached_data_says_from_when(
     expect(note).to_have_count(0)
 
 
+def test_a_quiet_phone_shows_its_zone_as_where_it_was_last_heard(
+    page: Page, hub: Hub, served: tuple[Hub, LiveServer]
+) -> None:
+    hub.floor.append({**amelia(), "zone": "Fitting rooms", "quiet_since": ago(2.5)})
+
+    open_floor(page, served)
+
+    card = page.locator(CARDS)
+    chip = card.locator(".card__zone")
+    expect(card.get_by_test_id("zone")).to_have_text("Fitting rooms")
+    expect(card.get_by_test_id("zone-quiet")).to_have_text("last heard 2 min ago")
+    expect(chip).to_have_class(re.compile(r"\bcard__zone--quiet\b"))
+
+    # Heard again: the zone is where the shopper is once more.
+    hub.broadcaster.card_updated(STORE, {**amelia(), "zone": "Fitting rooms", "quiet_since": None})
+    expect(card.get_by_test_id("zone-quiet")).to_have_count(0)
+    expect(chip).not_to_have_class(re.compile(r"\bcard__zone--quiet\b"))
+    expect(card.get_by_test_id("zone")).to_have_text("Fitting rooms")
+
+    # Quiet again, 58 s ago: the time since counts on without another push.
+    hub.broadcaster.card_updated(STORE, {**amelia(), "zone": "Tills", "quiet_since": ago(58 / 60)})
+    expect(card.get_by_test_id("zone")).to_have_text("Tills")
+    expect(card.get_by_test_id("zone-quiet")).to_have_text("last heard <1 min ago")
+    expect(card.get_by_test_id("zone-quiet")).to_have_text("last heard 1 min ago", timeout=15_000)
+
+
 def test_screenshot_of_a_busy_floor(page: Page, hub: Hub, served: tuple[Hub, LiveServer]) -> None:
-    hub.floor.extend([amelia(), jonas(), guest("v-1004", "c-20417", 1)])
+    quiet = {**jonas(), "quiet_since": ago(1.5)}  # a locked phone
+    hub.floor.extend([amelia(), quiet, guest("v-1004", "c-20417", 1)])
 
     open_floor(page, served)
     expect(page.locator(CARDS)).to_have_count(3)

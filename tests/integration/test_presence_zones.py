@@ -21,6 +21,7 @@ from store_hub.adapters.db.models import Visit
 from store_hub.domain.fusion import ANY_ZONE, FusionSettings, confidence
 from store_hub.operations.events import (
     DwellReached,
+    ShopperQuiet,
     VisitEnded,
     VisitEvent,
     VisitStarted,
@@ -148,11 +149,12 @@ def test_walk_from_entrance_to_fitting_room_survives_restart_and_replay(rig: Rig
         walk.round(second, door=-80.0, fit=-55.0)
     assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged]
     assert rig.presence.counters["arrivals"] == 0
-    # Dwell counts from entering the fitting room at t=5, not from the restart.
+    # Dwell counts from entering the fitting room at t=5, not from the restart, and goes on
+    # while the phone is quiet (unheard since t=14).
     rig.presence.tick(walk.at(64.9))
     rig.presence.tick(walk.at(65))
-    assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged, DwellReached]
-    dwell = rig.events[2]
+    assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged, ShopperQuiet, DwellReached]
+    dwell = rig.events[3]
     assert isinstance(dwell, DwellReached)
     assert (dwell.visit_id, dwell.zone_id, dwell.threshold_s, dwell.seconds) == (
         visit_id,
@@ -166,14 +168,14 @@ def test_walk_from_entrance_to_fitting_room_survives_restart_and_replay(rig: Rig
     rig.send(FIT, walk.payloads[("fit-1", 12)])
     wait_until(lambda: rig.presence.counters["duplicate"] == 1)
     assert rig.presence.counters["reports"] == walk.processed
-    assert len(rig.events) == 3
+    assert len(rig.events) == 4
     assert stored(rig, visit_id) == before
 
     # Both agents give up on the phone a minute after last hearing it: the visit ends, and its
     # fitting-room segment closes when the shopper was last heard.
     walk.departed(74)
-    assert [type(e) for e in rig.events] == [VisitStarted, ZoneChanged, DwellReached, VisitEnded]
-    ended = rig.events[3]
+    assert [type(e) for e in rig.events][-2:] == [DwellReached, VisitEnded]
+    ended = rig.events[4]
     assert isinstance(ended, VisitEnded)
     assert (ended.visit_id, ended.departed_at, ended.last_seen) == (
         visit_id,
@@ -200,7 +202,7 @@ class Tablets:
         self.cards.append(card)
 
 
-def test_zone_change_and_dwell_update_the_stored_card_and_reach_the_tablets(
+def test_zone_change_dwell_and_a_quiet_phone_update_the_stored_card_and_reach_the_tablets(
     mosquitto: Broker, tmp_path: Path
 ) -> None:
     tablets = Tablets()
@@ -235,12 +237,34 @@ def test_zone_change_and_dwell_update_the_stored_card_and_reach_the_tablets(
         assert moved["zone_since"] == moved["last_seen"]
         assert moved["profile_status"] == "ok"
 
-        # No push while the shopper just stands there; one at the 60 s threshold.
+        # The phone goes quiet (locked) in the fitting room: one push once nobody has heard it
+        # for the stale time, saying since when; then none but the 60 s dwell threshold, which
+        # a quiet shopper still reaches (trying things on with the phone in a pocket).
         for second in range(3, 62):
             rig.presence.tick(walk.at(second))
-        assert len(tablets.cards) == 1
+        assert len(tablets.cards) == 2
+        quiet = tablets.cards[1]
+        assert (quiet["zone"], quiet["quiet_since"]) == ("Fitting room 1", moved["zone_since"])
+        assert "quiet_since" not in card and moved["quiet_since"] is None
         rig.presence.tick(walk.at(62))
-        assert [c["dwell_s"] for c in tablets.cards] == [0, 60]
+        assert [(c["dwell_s"], c["quiet_since"]) for c in tablets.cards[1:]] == [
+            (0, quiet["quiet_since"]),
+            (60, quiet["quiet_since"]),
+        ]
+
+        # The hub restarts meanwhile. Heard again in the fitting room: once every agent's
+        # report is in (the settle second), the card says it is where the shopper is again.
+        rig.now = walk.at(63)
+        rig.restart_hub()
+        walk.processed = 0
+        walk.round(63, door=-75.0, fit=-55.0)
+        assert len(tablets.cards) == 3
+        walk.round(64, door=-75.0, fit=-55.0)
+        assert len(tablets.cards) == 4
+        assert (tablets.cards[-1]["zone"], tablets.cards[-1]["quiet_since"]) == (
+            "Fitting room 1",
+            None,
+        )
         with rig.db.transaction() as session:
             visit = session.get(Visit, started.visit_id)
             assert visit is not None and visit.card == tablets.cards[-1]

@@ -10,8 +10,10 @@ from store_hub.domain.fusion import (
     Dwell,
     FusionEvent,
     FusionSettings,
+    HeardAgain,
     PresenceFusion,
     Reading,
+    WentQuiet,
     ZoneChanged,
     confidence,
 )
@@ -197,14 +199,50 @@ def test_dwell_keeps_counting_while_a_locked_phone_is_quiet() -> None:
     events: list[FusionEvent] = []
     for second in range(3, 80):
         events += fusion.tick(s(second))
-    assert [(type(e), getattr(e, "threshold_s", None)) for e in events] == [(Dwell, 60.0)]
+    assert [(type(e), getattr(e, "threshold_s", None)) for e in events] == [
+        (WentQuiet, None),
+        (Dwell, 60.0),
+    ]
     assert fusion.present() == {"d1": "entrance"}
+
+
+def test_a_phone_nobody_hears_for_the_stale_time_is_only_where_it_was_last_heard() -> None:
+    fusion = arrived_in_entrance()  # last heard at t=1
+    assert fusion.tick(s(7.0)) == []
+    assert fusion.tick(s(7.1)) == [WentQuiet("d1", s(7.1), "entrance", s(1.0))]
+    assert fusion.tick(s(30.0)) == []  # said once
+    assert fusion.present() == {"d1": "entrance"}  # the visit and its zone stay go on
+
+
+def test_heard_again_where_it_went_quiet_confirms_the_zone() -> None:
+    fusion = arrived_in_entrance()
+    fusion.tick(s(20.0))
+    # Confirmed once the other agents' reports are in, not on the first.
+    assert heard(fusion, 25.0, door=-60.0, w1=-75.0) == []
+    assert fusion.tick(s(26.0)) == [HeardAgain("d1", s(26.0), "entrance", confidence(15.0))]
+    assert run(fusion, 26, 30, door=-60.0) == []
+    assert fusion.tick(s(36.0)) == [WentQuiet("d1", s(36.0), "entrance", s(29.0))]
+
+
+def test_heard_again_elsewhere_stays_last_heard_until_the_zone_changes() -> None:
+    fusion = arrived_in_entrance()
+    fusion.tick(s(20.0))
+    # The fitting room leads by more than the margin, less than the clear margin: it takes
+    # the hold, and the entrance is only where the phone was last heard until then.
+    events = run(fusion, 25, 35, door=-66.0, fit=-60.0)
+    assert [(type(e), getattr(e, "to_zone", None)) for e in events] == [(ZoneChanged, "fitting")]
+    assert events[0].at == s(28.0)
+    # Heard again with its zone still the loudest (the entrance within the margin): confirmed.
+    fusion.tick(s(50.0))
+    assert heard(fusion, 51.0, door=-62.0, fit=-60.0) == []  # within the margin
+    assert fusion.tick(s(52.0)) == [HeardAgain("d1", s(52.0), "fitting", confidence(2.0))]
 
 
 def test_departure_after_the_away_timeout() -> None:
     fusion = arrived_in_entrance()
     heard(fusion, 10.0, door=-60.0)
-    assert [type(e) for e in fusion.tick(s(99.9))] == [Dwell]  # 60 s in the entrance
+    # Quiet since t=16, and 60 s in the entrance.
+    assert [type(e) for e in fusion.tick(s(99.9))] == [WentQuiet, Dwell]
     assert fusion.present() == {"d1": "entrance"}
     assert fusion.tick(s(100.0)) == [Departed("d1", s(100.0), s(10.0), "entrance")]
     assert fusion.present() == {}
@@ -213,7 +251,7 @@ def test_departure_after_the_away_timeout() -> None:
 
 def test_departure_at_once_when_every_agent_says_so() -> None:
     fusion = arrived_in_entrance()  # heard by door and w1 up to t=1
-    assert [type(e) for e in fusion.tick(s(61.0))] == [Dwell]
+    assert [type(e) for e in fusion.tick(s(61.0))] == [WentQuiet, Dwell]
     assert fusion.agent_lost("d1", "door", s(95.0)) == []
     assert fusion.present() == {"d1": "entrance"}
     assert fusion.agent_lost("d1", "w1", s(95.5)) == [Departed("d1", s(95.5), s(1.0), "entrance")]
@@ -225,7 +263,8 @@ def test_an_agent_that_still_hears_the_device_is_not_believed_to_have_lost_it() 
     # After an EID rotation the agent departs the old token while it hears the new one.
     fusion = arrived_in_entrance()
     heard(fusion, 80.0, door=-60.0)
-    assert fusion.agent_lost("d1", "w1", s(91.0)) == []  # w1 last heard it at t=1
+    # w1 last heard it at t=1 (and nobody has for 11 s: quiet, not gone).
+    assert [type(e) for e in fusion.agent_lost("d1", "w1", s(91.0))] == [WentQuiet]
     assert fusion.agent_lost("d1", "door", s(91.0)) == []  # door heard it 11 s ago
     assert fusion.present() == {"d1": "entrance"}
 
@@ -244,7 +283,21 @@ def test_restore_fires_thresholds_crossed_while_the_hub_was_down_once() -> None:
     fusion = PresenceFusion(SETTINGS)
     fusion.restore("d1", "entrance", zone_since=s(-100), last_seen=s(-50))  # 50 s in at restart
     events = fusion.tick(s(0)) + fusion.tick(s(1))
-    assert [(type(e), getattr(e, "threshold_s", None)) for e in events] == [(Dwell, 60.0)]
+    assert [(type(e), getattr(e, "threshold_s", None)) for e in events] == [
+        (WentQuiet, None),  # not heard for 50 s
+        (Dwell, 60.0),
+    ]
+
+
+def test_restore_of_a_quiet_device_neither_repeats_its_dwell_nor_misses_it_heard_again() -> None:
+    fusion = PresenceFusion(SETTINGS)
+    # Last seen 20 s into the stay, quiet since, 60 s threshold announced before the restart.
+    fusion.restore(
+        "d1", "entrance", zone_since=s(-100), last_seen=s(-80), quiet=True, dwell_reached_s=60
+    )
+    assert fusion.tick(s(0)) == []
+    heard(fusion, 1.0, door=-60.0)
+    assert fusion.tick(s(2.0)) == [HeardAgain("d1", s(2.0), "entrance", confidence(40.0))]
 
 
 def test_restored_device_departs_when_an_agent_says_so_and_nobody_heard_it_since() -> None:
@@ -260,6 +313,14 @@ def test_restored_without_a_zone_gets_one_from_the_first_readings() -> None:
     events = run(fusion, 1, 3, fit=-60.0)
     assert [(c.from_zone, c.to_zone) for c in changes(events)] == [(None, "fitting")]
     assert not any(isinstance(e, Arrived) for e in events)
+
+
+def test_quiet_without_a_zone_stays_quiet_until_heard_and_placed() -> None:
+    fusion = PresenceFusion(SETTINGS)
+    fusion.restore("d1", None, zone_since=s(0), last_seen=s(0), quiet=True)
+    assert fusion.tick(s(1)) + fusion.tick(s(10)) == []
+    events = run(fusion, 11, 13, fit=-60.0)
+    assert [type(e) for e in events] == [ZoneChanged]  # no HeardAgain: the change says it
 
 
 def test_re_arrival_after_departure() -> None:
@@ -318,5 +379,5 @@ def test_restored_device_heard_again_then_unheard_departs_with_its_last_sighting
     fusion = PresenceFusion(SETTINGS)
     fusion.restore("d1", "entrance", zone_since=s(-10), last_seen=s(0))
     assert heard(fusion, 5.0, door=-60.0) == []
-    assert [type(e) for e in fusion.tick(s(94.9))] == [Dwell]  # 60 s since zone_since
+    assert [type(e) for e in fusion.tick(s(94.9))] == [WentQuiet, Dwell]  # 60 s in the zone
     assert fusion.tick(s(95.0)) == [Departed("d1", s(95.0), s(5.0), "entrance")]
