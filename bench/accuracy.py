@@ -17,11 +17,14 @@ ticked once a second.
 
 Metrics, on a 0.1 s grid, per shopper between true arrival (crossing the door) and departure:
 - wrong-zone share: time the hub shows a zone other than the true one (or no zone, after a
-  false departure), over in-store time after the hub first detected the shopper; the time before
-  detection is reported separately as the arrival delay and in the strict share, not hidden;
-  scored twice: as the tablet showed it live (a zone change counts from when the hub was sure)
-  and as the hub records zone stays (from when the new zone began to lead, ZoneChanged's
-  entered_at), which is what dwell reports and the manager's view are built from;
+  false departure) as where the shopper is, over in-store time after the hub first detected the
+  shopper while it showed one; the time before detection is reported separately as the arrival
+  delay and in the strict share, not hidden; time a quiet phone's zone was shown only as where
+  it was last heard (WentQuiet to HeardAgain) on its own line, with how often that zone was
+  wrong and the share were it counted as a claim; scored twice: as the tablet showed it live (a
+  zone change counts from when the hub was sure) and as the hub records zone stays (from when
+  the new zone began to lead, ZoneChanged's entered_at), which is what dwell reports and the
+  manager's view are built from;
 - zone changes per true change (flapping), arrival and departure delays (median, p90),
   false departures, and how well the events' confidence matches how often they were right;
 - passers-by the hub showed in the store, and for how long.
@@ -58,8 +61,10 @@ from store_hub.domain.fusion import (
     Departed,
     FusionEvent,
     FusionSettings,
+    HeardAgain,
     PresenceFusion,
     Reading,
+    WentQuiet,
     ZoneChanged,
 )
 from store_hub.domain.position_tracker import (
@@ -729,8 +734,10 @@ class Tally:
     in_store: float = 0.0
     undetected: float = 0.0
     detected: float = 0.0
-    wrong: float = 0.0
+    wrong: float = 0.0  # a zone shown, and not the shopper's
     wrong_silent: float = 0.0
+    quiet: float = 0.0  # shown only as where a quiet phone was last heard
+    wrong_quiet: float = 0.0  # ...and that zone was not the shopper's any more
     true_changes: int = 0
     fused_changes: int = 0
     arrival_delays: list[float] = field(default_factory=list)  # from crossing the door
@@ -741,13 +748,22 @@ class Tally:
     missed_departures: int = 0
     judged: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right)
 
+    def shown(self) -> float:
+        """Time after detection with a zone shown as where the shopper is."""
+        return self.detected - self.quiet
+
     def wrong_share(self) -> float:
-        """Wrong-zone time over in-store time after detection."""
-        return self.wrong / self.detected if self.detected else 0.0
+        """Wrong-zone time over the time a zone was shown."""
+        return self.wrong / self.shown() if self.shown() else 0.0
+
+    def claimed_share(self) -> float:
+        """Wrong-zone time over detected time, were "last heard in" a claim too."""
+        return (self.wrong + self.wrong_quiet) / self.detected if self.detected else 0.0
 
     def strict_share(self) -> float:
-        """Wrong or not yet detected, over all in-store time."""
-        return (self.wrong + self.undetected) / self.in_store if self.in_store else 0.0
+        """Not shown in the right zone (wrong, last heard, or not yet detected), of all in-store
+        time."""
+        return (self.wrong + self.quiet + self.undetected) / self.in_store if self.in_store else 0.0
 
     def changes_ratio(self) -> float:
         """Zone changes the hub announced per true zone change."""
@@ -758,25 +774,32 @@ def score(shopper: Shopper, run: Run, tally: Tally, recorded: bool = False) -> N
     """Add one shopper's figures: compare the hub's zone with the truth on the grid.
 
     `recorded` scores the zone stays as the hub records them (a zone change dated from when
-    the new zone began to lead) instead of the zone the tablet showed at each moment.
+    the new zone began to lead) instead of the zone the tablet showed at each moment, which
+    while the phone is quiet is only where it was last heard.
     """
     timeline = run.events.get(shopper.device_id, [])
-    steps: list[tuple[float, str | None]] = []
+    # (when, zone, whether the zone is only where a quiet phone was last heard)
+    steps: list[tuple[float, str | None, bool]] = []
     for t, event in timeline:
-        if isinstance(event, Arrived):
-            steps.append((t, event.zone))
+        if isinstance(event, WentQuiet | HeardAgain):
+            if not recorded:
+                steps.append((t, event.zone, isinstance(event, WentQuiet)))
+        elif isinstance(event, Arrived):
+            steps.append((t, event.zone, False))
         elif isinstance(event, ZoneChanged):
             entered = event.entered_at.timestamp() if recorded and event.entered_at else t
-            steps.append((entered, event.to_zone))
+            steps.append((entered, event.to_zone, False))
             tally.fused_changes += 1
         elif isinstance(event, Departed):
-            steps.append((t, None))
+            steps.append((t, None, False))
             if t < shopper.left:
                 tally.false_departures += 1
-        if isinstance(event, Arrived | ZoneChanged) and shopper.entered <= t <= shopper.left:
+        if isinstance(event, Arrived | ZoneChanged | HeardAgain) and (
+            shopper.entered <= t <= shopper.left
+        ):
             where = shopper.route.at(t)
             truth = zone_at(*where) if where is not None else None
-            zone = event.zone if isinstance(event, Arrived) else event.to_zone
+            zone = event.to_zone if isinstance(event, ZoneChanged) else event.zone
             tally.judged.append((event.confidence, zone == truth))
     arrivals = [t for t, event in timeline if isinstance(event, Arrived)]
     departures = [t for t, event in timeline if isinstance(event, Departed)]
@@ -791,11 +814,12 @@ def score(shopper: Shopper, run: Run, tally: Tally, recorded: bool = False) -> N
         tally.missed_departures += 1
     steps.sort(key=lambda step: step[0])
     fused: str | None = None
+    quiet = False
     cursor = 0
     previous_truth: str | None = None
     for t in _grid(shopper.entered, shopper.left - GRID_S):
         while cursor < len(steps) and steps[cursor][0] <= t:
-            fused = steps[cursor][1]
+            _, fused, quiet = steps[cursor]
             cursor += 1
         where = shopper.route.at(t)
         truth = zone_at(*where) if where is not None else None
@@ -807,7 +831,10 @@ def score(shopper: Shopper, run: Run, tally: Tally, recorded: bool = False) -> N
             tally.undetected += GRID_S
             continue
         tally.detected += GRID_S
-        if fused != truth:
+        if quiet:
+            tally.quiet += GRID_S
+            tally.wrong_quiet += GRID_S * (fused != truth)
+        elif fused != truth:
             tally.wrong += GRID_S
             if shopper.silent(t):
                 tally.wrong_silent += GRID_S
@@ -1240,9 +1267,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"\n[{group}] {tally.in_store / 60:.1f} shopper-minutes in store")
         print(
-            f"  wrong zone {tally.wrong_share():6.1%} of detected time "
-            f"(of which phone silent {tally.wrong_silent / max(tally.detected, 1e-9):5.1%}); "
-            f"wrong or undetected {tally.strict_share():6.1%} of in-store time"
+            f"  wrong zone {tally.wrong_share():6.1%} of the time a zone was shown "
+            f"(of which phone silent {tally.wrong_silent / max(tally.shown(), 1e-9):5.1%}); "
+            f"not shown in its zone {tally.strict_share():6.1%} of in-store time"
+        )
+        print(
+            f"  phone quiet, shown as last heard in a zone: "
+            f"{tally.quiet / max(tally.detected, 1e-9):5.1%} of detected time, that zone "
+            f"wrong for {tally.wrong_quiet / max(tally.quiet, 1e-9):5.1%} of it (wrong zone "
+            f"{tally.claimed_share():5.1%} were it shown as where the shopper is)"
         )
         kept = recorded[group]
         print(
@@ -1274,7 +1307,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{WINDOW_FOR_S[0]:g}-{WINDOW_FOR_S[1]:g} s at the window): {shown} shown in the "
             f"store, for {seconds:.0f} s in all"
         )
-    print("\n  zone calls (arrivals and changes) by confidence, right = true zone at that moment:")
+    print("\n  zone calls (arrivals, changes, heard again) by confidence, right = true zone then:")
     print("\n".join(_calibration(tallies["all"].judged)))
     print(f"\nanchor: {ANCHOR}")
 
