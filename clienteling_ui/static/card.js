@@ -44,6 +44,7 @@ function zoneChip(card) {
     "span",
     { class: "card__zone card__zone--quiet", title: "Phone not heard since: last known zone" },
     h("span", { "data-testid": "zone", text: card.zone }),
+    " ", // read as two phrases, not "Fitting roomslast heard"
     h("span", {
       class: "card__quiet",
       "data-testid": "zone-quiet",

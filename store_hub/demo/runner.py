@@ -24,6 +24,7 @@ from store_hub.demo.embedded_broker import EmbeddedBroker
 from store_hub.demo.walks import (
     FloorWalk,
     Pace,
+    fitting_room_locks,
     floor_advertisements,
     shopper_route,
     walk_in_route,
@@ -190,7 +191,9 @@ class WalkingShoppers:
         for _customer, key in pool:
             if at > 180:
                 break
-            walks.append(FloorWalk(key, self._k, shopper_route(self._rng, at, self._pace)))
+            route = shopper_route(self._rng, at, self._pace)
+            locked = fitting_room_locks(route, self._rng, self._pace)
+            walks.append(FloorWalk(key, self._k, route, locked))
             at += self._rng.uniform(8, 20)
         return walks
 

@@ -163,6 +163,9 @@ class Pace:
     zones: tuple[int, int] = (2, 4)  # zones visited, tills included
     tills_last: float = 0.75  # share of shoppers who end at the tills
     street_m: float = 8.0  # how far out on the street a phone is first and last heard
+    # Share of fitting-room stays with the phone locked (quiet) all but the first and last
+    # LOCK_MARGIN_S: the tablet then shows the zone as where the shopper was last heard.
+    locked_in_fitting: float = 0.5
 
     def __post_init__(self) -> None:
         """Reject a pace no shopper can keep."""
@@ -174,10 +177,14 @@ class Pace:
             raise ValueError("zones must be (low, high) with 1 <= low <= high")
         if not (0 <= self.tills_last <= 1 and self.street_m > 0):
             raise ValueError("tills_last must be in [0, 1] and street_m > 0")
+        if not 0 <= self.locked_in_fitting <= 1:
+            raise ValueError("locked_in_fitting must be in [0, 1]")
 
 
 # Where shoppers browse before (most of them) paying at the tills.
 BROWSING_ZONES = (floor.WOMENS, floor.MENS, floor.FITTING)
+# A phone is locked a little after the shopper stops, and unlocked a little before they go on.
+LOCK_MARGIN_S = 3.0
 
 
 def _enter(rng: random.Random, start_s: float, pace: Pace) -> Route:
@@ -223,13 +230,32 @@ def walk_in_route(
     return _leave(route, rng, pace)
 
 
+def fitting_room_locks(
+    route: Route, rng: random.Random, pace: Pace | None = None
+) -> tuple[tuple[float, float], ...]:
+    """When the phone is locked: a share (`pace.locked_in_fitting`) of its fitting-room stays."""
+    pace = pace or Pace()
+    spells = []
+    for i in range(1, len(route.points)):
+        still = route.points[i] == route.points[i - 1]
+        if still and floor.zone_at(*route.points[i]) == floor.FITTING:
+            start, end = route.times[i - 1] + LOCK_MARGIN_S, route.times[i] - LOCK_MARGIN_S
+            if end > start and rng.random() < pace.locked_in_fitting:
+                spells.append((start, end))
+    return tuple(spells)
+
+
 @dataclass(frozen=True)
 class FloorWalk:
-    """One phone on a route across the demo floor (route times from the recording's start)."""
+    """One phone on a route across the demo floor (route times from the recording's start).
+
+    `locked`: (start, end) spells of route time during which the phone does not advertise.
+    """
 
     identity_key: bytes
     rotation_exponent: int
     route: Route
+    locked: tuple[tuple[float, float], ...] = ()
 
 
 def floor_advertisements(
@@ -237,7 +263,8 @@ def floor_advertisements(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(agent id, trace record) of every advertisement each demo agent heard, in time order.
 
-    Each phone advertises every ADVERTISING_INTERVAL_S from its route's start to its end; every
+    Each phone advertises every ADVERTISING_INTERVAL_S from its route's start to its end, except
+    while locked; every
     agent hears each advertisement at the level path loss gives from where the phone is then
     (store_hub.demo.floor.heard), so the records of one agent form that agent's trace.
     """
@@ -256,6 +283,8 @@ def floor_advertisements(
         if position is None:
             continue  # the route is over: the phone has left
         heapq.heappush(due, (offset + ADVERTISING_INTERVAL_S, index))
+        if any(start <= offset < end for start, end in walk.locked):
+            continue
         moment = recorded_at + timedelta(seconds=offset)
         data = eid_service_data(walk.identity_key, walk.rotation_exponent, moment)
         for agent_id, rssi in floor.heard(*position, rng).items():

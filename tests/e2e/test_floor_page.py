@@ -336,6 +336,7 @@ def test_a_quiet_phone_shows_its_zone_as_where_it_was_last_heard(
     expect(card.get_by_test_id("zone")).to_have_text("Fitting rooms")
     expect(card.get_by_test_id("zone-quiet")).to_have_text("last heard 2 min ago")
     expect(chip).to_have_class(re.compile(r"\bcard__zone--quiet\b"))
+    expect(chip).to_have_text("Fitting rooms last heard 2 min ago")
 
     # Heard again: the zone is where the shopper is once more.
     hub.broadcaster.card_updated(STORE, {**amelia(), "zone": "Fitting rooms", "quiet_since": None})

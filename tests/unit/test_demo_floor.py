@@ -18,6 +18,7 @@ from store_hub.demo.walks import (
     FloorWalk,
     Pace,
     Route,
+    fitting_room_locks,
     floor_advertisements,
     shopper_route,
     walk_in_route,
@@ -108,6 +109,26 @@ def test_pace_sets_how_long_a_visit_takes() -> None:
     assert len(route.zones()) == 2
     with pytest.raises(ValueError, match="walk_mps"):
         Pace(walk_mps=(0.0, 1.0))
+
+
+def test_some_phones_are_locked_in_the_fitting_room_and_quiet_meanwhile() -> None:
+    route = Route(5.0, -3.0).go(5.0, 0.5, 1.0).go(25.0, 5.0, 1.0).wait(30.0).go(15.0, 15.0, 1.0)
+    stop = route.times[2]  # at the fitting-room spot
+    always = Pace(locked_in_fitting=1.0)
+    locked = fitting_room_locks(route, random.Random(1), always)
+    assert locked == (pytest.approx((stop + 3.0, stop + 27.0)),)
+    assert fitting_room_locks(route, random.Random(1), Pace(locked_in_fitting=0.0)) == ()
+    # Only fitting-room stays: a wait in womenswear keeps the phone unlocked.
+    browsing = Route(5.0, -3.0).go(5.0, 0.5, 1.0).go(6.0, 15.0, 1.0).wait(30.0)
+    assert fitting_room_locks(browsing, random.Random(1), always) == ()
+
+    records = list(floor_advertisements([FloorWalk(KEY, 10, route, locked)], RECORDED_AT, 1))
+    times = sorted({float(record["t"]) for _, record in records})
+    start, end = locked[0]
+    assert not [t for t in times if start <= t < end]
+    assert [t for t in times if stop <= t < start] and [t for t in times if end <= t]
+    with pytest.raises(ValueError, match="locked_in_fitting"):
+        Pace(locked_in_fitting=1.5)
 
 
 def one_agent(records: list[tuple[str, dict[str, Any]]], agent_id: str) -> list[dict[str, Any]]:
