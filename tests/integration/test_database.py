@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -153,3 +155,51 @@ def test_zone_segments_follow_the_visit_and_never_run_backwards(db: Database) ->
             ("entrance", NOW, later, 0.97),
             ("fitting-1", later, later, 0.82),
         ]
+
+
+def test_a_card_read_for_update_is_not_overwritten_by_a_concurrent_change(db: Database) -> None:
+    # Two tablets act on one card at once (a note and a claim): each reads the card for update
+    # and writes it back with its own field. Neither change may be lost, on SQLite too, where
+    # FOR UPDATE means nothing and Python's sqlite3 used to read outside any transaction.
+    with db.transaction() as session:
+        device_id = enroll_device(session, "c0005", Consents(True, True, True), 10, NOW).id
+        session.add(
+            Visit(
+                id="v1",
+                store_id="s1",
+                device_id=device_id,
+                customer_id="c0005",
+                arrived_at=NOW,
+                last_seen=NOW,
+                departed_at=None,
+                zone="entrance",
+                card={"visit_id": "v1"},
+            )
+        )
+    first_has_read = threading.Event()
+
+    def slow_note() -> None:
+        with db.transaction() as session:
+            visit = session.get(Visit, "v1", with_for_update=True)
+            assert visit is not None
+            card = dict(visit.card or {})
+            first_has_read.set()
+            time.sleep(0.5)  # the colleague's claim arrives meanwhile
+            visit.card = {**card, "notes": ["Has a fitting room booked"]}
+
+    note = threading.Thread(target=slow_note)
+    note.start()
+    assert first_has_read.wait(5)
+    with db.transaction() as session:
+        visit = session.get(Visit, "v1", with_for_update=True)
+        assert visit is not None
+        visit.card = {**(visit.card or {}), "helped_by": "Priya"}
+    note.join(5)
+    with db.transaction() as session:
+        visit = session.get(Visit, "v1")
+        assert visit is not None
+        assert visit.card == {
+            "visit_id": "v1",
+            "notes": ["Has a fitting room booked"],
+            "helped_by": "Priya",
+        }

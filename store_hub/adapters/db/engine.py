@@ -22,6 +22,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    # Python's sqlite3 begins a transaction only at the first write, so a read-modify-write
+    # (a tablet card: a note, a claim, a zone) read outside any transaction and silently
+    # overwrote a colleague's change committed in between; SELECT ... FOR UPDATE, which the
+    # code relies on, means nothing to SQLite. _begin_immediate opens every transaction itself.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Take the write lock up front, SQLite's stand-in for FOR UPDATE: every transaction, reads
+    # too, takes its turn (waiting up to busy_timeout); the hub's are all short. PostgreSQL
+    # keeps real row locks.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -33,6 +45,7 @@ def make_engine(url: str) -> Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
