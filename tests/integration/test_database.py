@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from store_hub.adapters.db import repositories as repo
 from store_hub.adapters.db.engine import Database
@@ -20,6 +22,31 @@ from store_hub.operations.topology import Topology
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, 1, 250000, tzinfo=UTC)
+
+
+def enrolled_visit(
+    session: Session,
+    visit_id: str,
+    customer_id: str,
+    departed_at: datetime | None = None,
+    **extra: Any,
+) -> Visit:
+    """A visit in store s1 since NOW of a newly enrolled device of `customer_id`."""
+    device_id = enroll_device(session, customer_id, Consents(True, True, True), 10, NOW).id
+    visit = Visit(
+        id=visit_id,
+        store_id="s1",
+        device_id=device_id,
+        customer_id=customer_id,
+        arrived_at=NOW,
+        last_seen=NOW,
+        departed_at=departed_at,
+        zone="entrance",
+        **extra,
+    )
+    session.add(visit)
+    session.flush()
+    return visit
 
 
 def test_migrations_produce_exactly_the_models(db: Database) -> None:
@@ -44,20 +71,8 @@ def test_revoking_removes_the_push_subscription_and_cascades(db: Database) -> No
     from store_hub.operations.enrollment import set_web_push
 
     with db.transaction() as session:
-        device_id = enroll_device(session, "c0002", Consents(True, True, True), 10, NOW).id
+        device_id = enrolled_visit(session, "v1", "c0002").device_id
         set_web_push(session, device_id, "https://push.example/x", "p" * 87, "a" * 22, NOW)
-        session.add(
-            Visit(
-                id="v1",
-                store_id="s1",
-                device_id=device_id,
-                customer_id="c0002",
-                arrived_at=NOW,
-                last_seen=NOW,
-                departed_at=None,
-                zone=None,
-            )
-        )
     with db.transaction() as session:
         enrolled = revoke_device(session, device_id, NOW)
         assert enrolled.presence_consent is False
@@ -93,20 +108,7 @@ def test_topology_agent_numbers_and_segments_round_trip(db: Database) -> None:
     assert restarted.gaps("door-1") == 2
 
     with db.transaction() as session:
-        device_id = enroll_device(session, "c0003", Consents(True, True, True), 10, NOW).id
-        session.add(
-            Visit(
-                id="v2",
-                store_id="s1",
-                device_id=device_id,
-                customer_id="c0003",
-                arrived_at=NOW,
-                last_seen=NOW,
-                departed_at=None,
-                zone="entrance",
-            )
-        )
-        session.flush()
+        enrolled_visit(session, "v2", "c0003")
         repo.open_segment(session, "v2", "entrance", NOW)
     with db.transaction() as session:
         assert repo.close_segment(session, "v2", later) == 1
@@ -118,21 +120,8 @@ def test_topology_agent_numbers_and_segments_round_trip(db: Database) -> None:
 def test_zone_segments_follow_the_visit_and_never_run_backwards(db: Database) -> None:
     later = NOW + timedelta(seconds=7)
     with db.transaction() as session:
-        device_id = enroll_device(session, "c0004", Consents(True, True, True), 10, NOW).id
-        for visit_id, departed in (("open", None), ("gone", later)):
-            session.add(
-                Visit(
-                    id=visit_id,
-                    store_id="s1",
-                    device_id=device_id,
-                    customer_id="c0004",
-                    arrived_at=NOW,
-                    last_seen=NOW,
-                    departed_at=departed,
-                    zone="entrance",
-                )
-            )
-        session.flush()
+        enrolled_visit(session, "open", "c0004")
+        enrolled_visit(session, "gone", "c0006", departed_at=later)
         repo.open_segment(session, "open", "entrance", NOW, 0.97)
         repo.open_segment(session, "gone", "entrance", NOW)
     with db.transaction() as session:
@@ -162,20 +151,7 @@ def test_a_card_read_for_update_is_not_overwritten_by_a_concurrent_change(db: Da
     # and writes it back with its own field. Neither change may be lost, on SQLite too, where
     # FOR UPDATE means nothing and Python's sqlite3 used to read outside any transaction.
     with db.transaction() as session:
-        device_id = enroll_device(session, "c0005", Consents(True, True, True), 10, NOW).id
-        session.add(
-            Visit(
-                id="v1",
-                store_id="s1",
-                device_id=device_id,
-                customer_id="c0005",
-                arrived_at=NOW,
-                last_seen=NOW,
-                departed_at=None,
-                zone="entrance",
-                card={"visit_id": "v1"},
-            )
-        )
+        enrolled_visit(session, "v1", "c0005", card={"visit_id": "v1"})
     first_has_read = threading.Event()
 
     def slow_note() -> None:
