@@ -264,9 +264,9 @@ def floor_advertisements(
     """(agent id, trace record) of every advertisement each demo agent heard, in time order.
 
     Each phone advertises every ADVERTISING_INTERVAL_S from its route's start to its end, except
-    while locked; every
-    agent hears each advertisement at the level path loss gives from where the phone is then
-    (store_hub.demo.floor.heard), so the records of one agent form that agent's trace.
+    while locked; every agent hears each advertisement at the level path loss gives from where
+    the phone is then (store_hub.demo.floor.heard), so the records of one agent form that
+    agent's trace.
     """
     rng = random.Random(seed)
     addresses = [_random_address(rng) for _ in walks]
